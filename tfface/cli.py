@@ -1,0 +1,110 @@
+"""The ``tfface`` command line.
+
+Exit codes: 0 success, 2 bad argument or input file, 3 bad model file,
+1 unexpected internal error (with traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import List, Optional
+
+import numpy as np
+
+from tfface.errors import TfFaceError
+
+
+def _load_model(path: Optional[str]):
+    from tfface.morphable import MorphableModel, demo_model
+    return demo_model() if path is None else MorphableModel.load(path)
+
+
+def demo_params(layout, count: int, seed: int) -> np.ndarray:
+    """Random but plausible FaceParams ``[count, P]`` for showing a model."""
+    rng = np.random.default_rng(seed)
+    params = layout.zeros(count)
+    s = layout.slices
+    params[:, s["identity"]] = rng.normal(size=(count, layout.identity)) * 0.8
+    params[:, s["albedo"]] = rng.normal(size=(count, layout.albedo)) * 0.8
+    params[:, s["expression"]] = rng.uniform(0, 1, (count, layout.expression)) * \
+        (rng.uniform(size=(count, layout.expression)) < 0.25)
+    light = np.zeros((count, 3, 9))
+    light[:, :, 1:4] = rng.normal(scale=0.15, size=(count, 1, 3)) + [0.1, 0.15, 0.25]
+    params[:, s["illumination"]] = light.reshape(count, -1)
+    params[:, s["rotation"]] = rng.uniform(-1, 1, (count, 3)) * [0.2, 0.5, 0.1]
+    params[0] = 0.0
+    params[0, s["illumination"]] = np.tile([0, 0.1, 0.15, 0.25, 0, 0, 0, 0, 0], 3)
+    return params.astype(np.float32)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Render faces of the (demo) model with landmarks; write PNG + coloured mesh."""
+    from tfface.layers import Renderer
+    from tfface.mesh_io import write_mesh
+    from tfface.overlay import draw_landmarks, grid, to_uint8, write_image
+
+    model = _load_model(args.model)
+    renderer = Renderer.from_model(model, (args.size, args.size))
+    params = demo_params(renderer.layout, args.count, args.seed)
+    background = np.full((args.count, args.size, args.size, 3), 0.25, np.float32)
+    out = renderer(params, background)
+    images = [draw_landmarks(to_uint8(img), lms) for img, lms in
+              zip(out["image"].numpy(), out["landmarks2d"].numpy())]
+    os.makedirs(args.out, exist_ok=True)
+    png = os.path.join(args.out, "demo_faces.png")
+    write_image(png, grid(images, columns=min(4, args.count)))
+    mesh = os.path.join(args.out, "demo_face.obj")
+    write_mesh(mesh, out["vertices"].numpy()[0], model.triangles, out["colors"].numpy()[0])
+    print(f"model {model.name}: {model.num_vertices} vertices, {model.num_triangles} triangles")
+    print(f"wrote {png} ({args.count} faces with 68 landmarks) and {mesh}")
+    return 0
+
+
+def cmd_convert_model(args: argparse.Namespace) -> int:
+    """Convert a morphable model from its original format to tfface's npz."""
+    from tfface.morphable.convert import convert
+    model = convert(args.format, args.input, expressions=args.expressions,
+                    landmarks=args.landmarks)
+    model.save(args.out)
+    print(f"wrote {args.out}: {model.num_vertices} vertices, {model.num_identity} identity, "
+          f"{model.num_expression} expression, {model.num_albedo} albedo components")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tfface.morphable.convert import FORMATS
+    parser = argparse.ArgumentParser(prog="tfface", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="render faces of a model (demo model by default)")
+    demo.add_argument("--model", help="model .npz (default: the embedded demo model)")
+    demo.add_argument("--out", default="tfface_demo", help="output folder")
+    demo.add_argument("--count", type=int, default=8, help="number of faces")
+    demo.add_argument("--size", type=int, default=256, help="image size in pixels")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.set_defaults(func=cmd_demo)
+
+    convert = sub.add_parser("convert-model", help="convert BFM / eos / ICT files to npz")
+    convert.add_argument("format", choices=FORMATS)
+    convert.add_argument("input", help="model file or folder in the original layout")
+    convert.add_argument("--expressions", help="expression file (Exp_Pca.bin, blendshapes .bin)")
+    convert.add_argument("--landmarks", help="68 vertex ids, iBUG order (.txt or model .npz)")
+    convert.add_argument("--out", required=True, help="output .npz")
+    convert.set_defaults(func=cmd_convert_model)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except TfFaceError as error:
+        print(f"tfface: error: {error}", file=sys.stderr)
+        return error.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

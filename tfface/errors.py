@@ -1,0 +1,17 @@
+"""User-facing errors: one line, naming the file (or key) and the fix."""
+
+
+class TfFaceError(Exception):
+    """An error caused by user input (a file, an argument, a config key).
+
+    The command line prints ``str(error)`` on one line and exits with
+    :attr:`exit_code`; no traceback is shown for these.
+    """
+
+    exit_code: int = 2
+
+
+class ModelFileError(TfFaceError):
+    """A morphable-model file is missing, unreadable or has wrong contents."""
+
+    exit_code = 3

@@ -1,0 +1,147 @@
+"""Rigid pose, scale and pinhole / weak-perspective projection."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence, Tuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfface.layers.serialization import PACKAGE
+
+PROJECTIONS = ("perspective", "weak_perspective")
+
+
+def rotation_matrix(angles: tf.Tensor) -> tf.Tensor:
+    """Rotation matrices from Euler angles.
+
+    Convention: ``angles = (pitch, yaw, roll)`` in radians about the x, y and z
+    axes, ``R = Rz(roll) @ Ry(yaw) @ Rx(pitch)`` (extrinsic x, then y, then z:
+    scipy ``Rotation.from_euler("xyz", angles)``). Positive yaw turns the face
+    towards +x (the viewer's right).
+
+    Args:
+      angles: ``[..., 3]``.
+
+    Returns:
+      ``[..., 3, 3]``.
+    """
+    a, b, c = tf.unstack(angles, axis=-1)
+    ca, sa, cb, sb, cc, sc = tf.cos(a), tf.sin(a), tf.cos(b), tf.sin(b), tf.cos(c), tf.sin(c)
+    rows = [
+        [cc * cb, cc * sb * sa - sc * ca, cc * sb * ca + sc * sa],
+        [sc * cb, sc * sb * sa + cc * ca, sc * sb * ca - cc * sa],
+        [-sb, cb * sa, cb * ca],
+    ]
+    return tf.stack([tf.stack(row, axis=-1) for row in rows], axis=-2)
+
+
+def euler_from_matrix(matrix: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`rotation_matrix` (numpy), ``[..., 3, 3] -> [..., 3]``."""
+    matrix = np.asarray(matrix, np.float64)
+    yaw = -np.arcsin(np.clip(matrix[..., 2, 0], -1.0, 1.0))
+    pitch = np.arctan2(matrix[..., 2, 1], matrix[..., 2, 2])
+    roll = np.arctan2(matrix[..., 1, 0], matrix[..., 0, 0])
+    return np.stack([pitch, yaw, roll], axis=-1)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Camera(keras.layers.Layer):
+    """Pose + projection: model-space vertices -> world, clip space and pixels.
+
+    world  = exp(scale) * R(rotation) @ (vertices - center) + translation
+    The camera sits at ``(0, 0, distance)`` looking down -z with +y up;
+    depth = distance - world_z.
+
+    Pixel coordinates: x right, y down, pixel centres at integers (OpenCV).
+    ``focal = (width / 2) / tan(fov / 2)`` pixels;
+    perspective: ``u = (W - 1) / 2 + focal * x / depth``,
+    ``v = (H - 1) / 2 - focal * y / depth``;
+    weak perspective (scaled orthographic): depth replaced by ``distance``.
+
+    Clip space follows tensorflow-graphics: NDC y = -1 is image row 0 (top),
+    so renders are upright; z/w is the OpenGL depth for ``near``/``far`` at
+    ``distance / 10`` and ``distance * 10``, affine in screen space.
+
+    Call: ``camera(vertices [B, V, 3], rotation [B, 3], translation [B, 3],
+    scale [B, 1])`` -> ``(world [B, V, 3], clip [B, V, 4], pixels [B, V, 2])``.
+    """
+
+    def __init__(self, image_size: Sequence[int] = (224, 224), fov_degrees: float = 12.6,
+                 distance: float = 1000.0, center: Sequence[float] = (0.0, 0.0, 0.0),
+                 projection: str = "perspective", **kwargs) -> None:
+        super().__init__(**kwargs)
+        if projection not in PROJECTIONS:
+            raise ValueError(f"Camera: projection must be one of {PROJECTIONS}, got {projection!r}")
+        self.image_size = (int(image_size[0]), int(image_size[1]))
+        self.fov_degrees = float(fov_degrees)
+        self.distance = float(distance)
+        self.center = tuple(float(c) for c in center)
+        self.projection = projection
+
+    @classmethod
+    def for_model(cls, model, image_size: Sequence[int] = (224, 224), fov_degrees: float = 12.6,
+                  face_fraction: float = 0.6, **kwargs) -> "Camera":
+        """Camera at the distance where the mean face spans ``face_fraction`` of the width."""
+        focal = (image_size[1] / 2) / math.tan(math.radians(fov_degrees) / 2)
+        distance = focal * model.width / (face_fraction * image_size[1])
+        return cls(image_size, fov_degrees, distance, tuple(model.center.tolist()), **kwargs)
+
+    @property
+    def focal(self) -> float:
+        return (self.image_size[1] / 2) / math.tan(math.radians(self.fov_degrees) / 2)
+
+    @property
+    def near_far(self) -> Tuple[float, float]:
+        return self.distance / 10.0, self.distance * 10.0
+
+    def to_world(self, vertices, rotation, translation, scale):
+        """``[B, V, 3]`` model space -> ``[B, V, 3]`` world space."""
+        r = rotation_matrix(rotation)
+        centred = vertices - tf.constant(self.center, tf.float32)
+        rotated = tf.einsum("bij,bvj->bvi", r, centred)
+        return tf.exp(scale)[:, None, :] * rotated + translation[:, None, :]
+
+    def rotate_normals(self, normals, rotation):
+        """``[B, V, 3]`` model-space normals -> world space."""
+        return tf.einsum("bij,bvj->bvi", rotation_matrix(rotation), normals)
+
+    def _w(self, world):
+        depth = self.distance - world[..., 2]
+        if self.projection == "perspective":
+            return depth, depth
+        return depth, tf.fill(tf.shape(depth), self.distance)
+
+    def to_clip(self, world):
+        """``[B, V, 3]`` world -> ``[B, V, 4]`` clip space (tfg conventions)."""
+        height, width = self.image_size
+        near, far = self.near_far
+        depth, w = self._w(world)
+        if self.projection == "perspective":
+            z = ((far + near) * depth - 2.0 * far * near) / (far - near)
+        else:
+            z = (2.0 * (depth - near) / (far - near) - 1.0) * w
+        return tf.stack([2.0 * self.focal / width * world[..., 0],
+                         -2.0 * self.focal / height * world[..., 1], z, w], axis=-1)
+
+    def to_pixels(self, world):
+        """``[B, V, 3]`` world -> ``[B, V, 2]`` pixel coordinates."""
+        height, width = self.image_size
+        _, w = self._w(world)
+        return tf.stack([(width - 1) / 2.0 + self.focal * world[..., 0] / w,
+                         (height - 1) / 2.0 - self.focal * world[..., 1] / w], axis=-1)
+
+    def call(self, vertices, rotation, translation, scale):
+        world = self.to_world(vertices, rotation, translation, scale)
+        return world, self.to_clip(world), self.to_pixels(world)
+
+    def compute_output_shape(self, vertices_shape, *shapes):
+        b, v = vertices_shape[0], vertices_shape[1]
+        return (b, v, 3), (b, v, 4), (b, v, 2)
+
+    def get_config(self):
+        return {**super().get_config(), "image_size": list(self.image_size),
+                "fov_degrees": self.fov_degrees, "distance": self.distance,
+                "center": list(self.center), "projection": self.projection}

@@ -1,0 +1,48 @@
+"""Images people look at: renders to uint8, landmark overlays, image grids."""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import cv2
+import numpy as np
+
+from tfface.io_utils import atomic_output
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """``[H, W, 3]`` float RGB in 0..1 -> uint8 RGB."""
+    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def draw_landmarks(image_rgb: np.ndarray, landmarks: np.ndarray,
+                   color: Sequence[int] = (0, 255, 0), radius: int = 1) -> np.ndarray:
+    """Copy of a uint8 RGB image ``[H, W, 3]`` with points ``[N, 2]`` drawn."""
+    out = np.ascontiguousarray(image_rgb).copy()
+    for x, y in np.asarray(landmarks):
+        cv2.circle(out, (int(round(x)), int(round(y))), radius, tuple(int(c) for c in color), -1,
+                   lineType=cv2.LINE_AA)
+    return out
+
+
+def grid(images: Sequence[np.ndarray], columns: Optional[int] = None) -> np.ndarray:
+    """Tile equally sized ``[H, W, 3]`` images row by row."""
+    columns = columns or len(images)
+    rows = -(-len(images) // columns)
+    h, w = images[0].shape[:2]
+    canvas = np.zeros((rows * h, columns * w, 3), images[0].dtype)
+    for i, image in enumerate(images):
+        r, c = divmod(i, columns)
+        canvas[r * h:(r + 1) * h, c * w:(c + 1) * w] = image
+    return canvas
+
+
+def write_image(path: str, image_rgb: np.ndarray) -> None:
+    """Write a uint8 RGB image (PNG/JPEG by extension)."""
+    with atomic_output(path) as tmp:
+        ext = "." + path.rsplit(".", 1)[-1] if "." in path else ".png"
+        ok, data = cv2.imencode(ext, cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
+        if not ok:
+            raise ValueError(f"cannot encode image as {ext}")
+        with open(tmp, "wb") as handle:
+            handle.write(data.tobytes())
