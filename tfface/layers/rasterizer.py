@@ -21,6 +21,7 @@ convention, see :class:`tfface.layers.camera.Camera`).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Sequence, Tuple
 
 import keras
@@ -131,12 +132,12 @@ def framebuffer_from_ids(triangle_ids: tf.Tensor, clip_vertices: tf.Tensor,
         empty, clip_vertices, tf.cast(triangles, tf.int32))
 
 
-def _splat(framebuffer, clip_vertices, rgba):
+def _splat(framebuffer, clip_vertices, rgba, image_size):
     """Rasterize-then-splat over a single-layer framebuffer -> ``[B, H, W, 4]``."""
     clip = tfg_interpolate.interpolate_vertex_attribute(
         clip_vertices, framebuffer, (0.0, 0.0, 1.0, 1.0)).value
     ndc = clip[..., :3] / clip[..., 3:4]
-    size = tf.constant([framebuffer.width, framebuffer.height, 1], tf.float32)
+    size = tf.constant([image_size[1], image_size[0], 1], tf.float32)
     viewport = (ndc + 1.0) * size * 0.5
     layered = (viewport[:, None], rgba[:, None])  # one depth layer: [B, 1, H, W, C]
     output, _, _ = tf.vectorized_map(tfg_splat.splat_at_pixel_centers, layered)
@@ -181,17 +182,22 @@ class Rasterizer(keras.layers.Layer):
         framebuffer = framebuffer_from_ids(self.triangle_ids(clip_vertices), clip_vertices,
                                            triangles)
         if self.silhouette_gradients:
+            # Rasterize-then-splat: fixed barycentrics, so the surface sample
+            # moves with the vertices and the splat kernel carries the gradient.
+            framebuffer = dataclasses.replace(framebuffer, barycentrics=tfg_framebuffer.RasterizedAttribute(
+                tf.stop_gradient(framebuffer.barycentrics.value), None, None))
             colour = tfg_interpolate.interpolate_vertex_attribute(attributes, framebuffer).value
             rgba = tf.concat([colour, framebuffer.foreground_mask], -1) * \
                 framebuffer.foreground_mask
-            out = _splat(framebuffer, clip_vertices, rgba)
+            out = _splat(framebuffer, clip_vertices, rgba, self.image_size)
             return out[..., :-1], out[..., -1:]
         image = tfg_interpolate.interpolate_vertex_attribute(attributes, framebuffer).value
         return image, framebuffer.foreground_mask
 
-    def compute_output_shape(self, clip_shape, attributes_shape):
+    def compute_output_shape(self, clip_vertices_shape, attributes_shape):
         h, w = self.image_size
-        return (clip_shape[0], h, w, attributes_shape[-1]), (clip_shape[0], h, w, 1)
+        batch = clip_vertices_shape[0]
+        return (batch, h, w, attributes_shape[-1]), (batch, h, w, 1)
 
     def get_config(self):
         return {**super().get_config(), "num_triangles": self.num_triangles,

@@ -98,7 +98,7 @@ def _sphere_grid(n_lon: int = 80, n_lat: int = 64) -> Tuple[np.ndarray, np.ndarr
         tris.append((top, vid(rows - 1, j), vid(rows - 1, j + 1)))
         for i in range(rows - 1):
             a, b, c, d = vid(i, j), vid(i, j + 1), vid(i + 1, j), vid(i + 1, j + 1)
-            tris += [(a, d, b), (a, c, d)]
+            tris += [(a, b, d), (a, d, c)]
     return angles, np.array(tris, np.int64)
 
 

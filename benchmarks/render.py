@@ -1,0 +1,119 @@
+"""Render benchmark: bare visibility pass vs differentiable render vs training step.
+
+Prints ms per image (batch 8, 224x224) for the demo model and a ~35k-vertex /
+~70k-triangle mesh, then one JSON line. Targets (issue #2): forward+backward
+<= 3x the bare visibility pass of the same run; a full decoder -> normals ->
+SH -> render -> loss training step for 8 images well under 220 ms.
+
+    python benchmarks/render.py [--batch 8] [--size 224] [--repeats 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import trimesh  # noqa: E402
+
+from tfface.layers import Renderer  # noqa: E402
+from tfface.morphable import MorphableModel, demo_model  # noqa: E402
+
+
+def large_model() -> MorphableModel:
+    """A ~35k-vertex / ~70k-triangle head-sized sphere with BFM-sized bases."""
+    sphere = trimesh.creation.uv_sphere(radius=90.0, count=[133, 133])
+    v = len(sphere.vertices)
+    rng = np.random.default_rng(0)
+    front = np.flatnonzero(sphere.vertices[:, 2] > 50)
+    return MorphableModel(mean_shape=sphere.vertices, id_basis=rng.normal(size=(3 * v, 80)) * 0.1,
+                          exp_basis=rng.normal(size=(3 * v, 64)) * 0.1, triangles=sphere.faces,
+                          landmark_indices=rng.choice(front, 68),
+                          albedo_basis=rng.normal(size=(3 * v, 80)) * 0.001, name="sphere-35k")
+
+
+def _time(fn, repeats: int) -> float:
+    fn()  # trace + warm up
+    fn()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - start) / repeats * 1000.0
+
+
+def bench(model: MorphableModel, batch: int, size: int, repeats: int, splat: bool) -> dict:
+    renderer = Renderer.from_model(model, (size, size), silhouette_gradients=splat)
+    layout = renderer.layout
+    rng = np.random.default_rng(1)
+    init = layout.zeros(batch)
+    init[:, layout.slices["rotation"]] = rng.uniform(-0.3, 0.3, (batch, 3))
+    params = tf.Variable(init)
+    target = tf.constant(rng.uniform(size=(batch, size, size, 3)), tf.float32)
+    optimizer = tf.keras.optimizers.Adam(1e-3)
+
+    @tf.function
+    def visibility():
+        clip = renderer.geometry(params)[1]
+        return renderer.rasterizer.triangle_ids(clip)
+
+    @tf.function
+    def forward():
+        return renderer(params, target)["image"]
+
+    def loss_of(out):
+        diff = (out["image"] - target) * out["mask"]
+        return tf.reduce_sum(tf.square(diff)) / (tf.reduce_sum(out["mask"]) + 1.0)
+
+    @tf.function
+    def forward_backward():
+        with tf.GradientTape() as tape:
+            loss = loss_of(renderer(params, target))
+        return tape.gradient(loss, params)
+
+    @tf.function
+    def train_step():
+        with tf.GradientTape() as tape:
+            loss = loss_of(renderer(params, target)) + 1e-4 * tf.reduce_sum(tf.square(params))
+        optimizer.apply_gradients([(tape.gradient(loss, params), params)])
+        return loss
+
+    result = {"model": model.name, "vertices": model.num_vertices,
+              "triangles": model.num_triangles, "splat": splat}
+    for name, fn in (("visibility_ms", visibility), ("forward_ms", forward),
+                     ("forward_backward_ms", forward_backward), ("train_step_ms", train_step)):
+        result[name] = _time(fn, repeats) / batch
+    result["fwd_bwd_over_visibility"] = result["forward_backward_ms"] / result["visibility_ms"]
+    result["train_step_ms_per_batch"] = result["train_step_ms"] * batch
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--repeats", type=int, default=10)
+    args = parser.parse_args()
+    rows = []
+    for model in (demo_model(), large_model()):
+        for splat in (False, True):
+            row = bench(model, args.batch, args.size, args.repeats, splat)
+            rows.append(row)
+            print(f"{row['model']:>12} ({row['vertices']} v, {row['triangles']} t) "
+                  f"{'splat' if splat else 'interp'}: visibility {row['visibility_ms']:.1f} ms/img, "
+                  f"forward {row['forward_ms']:.1f}, forward+backward "
+                  f"{row['forward_backward_ms']:.1f} ({row['fwd_bwd_over_visibility']:.2f}x), "
+                  f"train step {row['train_step_ms_per_batch']:.0f} ms / batch of {args.batch}",
+                  flush=True)
+    device = "GPU" if tf.config.list_physical_devices("GPU") else f"CPU x{os.cpu_count()}"
+    print(json.dumps({"benchmark": "render", "batch": args.batch, "size": args.size,
+                      "device": device, "machine": platform.machine(), "results": rows}))
+
+
+if __name__ == "__main__":
+    main()

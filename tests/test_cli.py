@@ -1,0 +1,35 @@
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import trimesh
+
+from tfface.cli import main
+from tfface.morphable import demo_model
+
+
+def test_demo_writes_a_rendered_face_and_mesh(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--count", "2", "--size", "96"]) == 0
+    image = cv2.imread(str(out / "demo_faces.png"))
+    assert image.shape == (96, 192, 3)
+    face = image[:, :96].astype(float)
+    background = face[2, 2]
+    assert np.abs(face - background).sum(-1).astype(bool).mean() > 0.2  # a face covers the frame
+    mesh = trimesh.load(str(out / "demo_face.obj"), process=False)
+    assert len(mesh.vertices) == demo_model().num_vertices
+    assert sorted(os.listdir(out)) == ["demo_face.obj", "demo_faces.png"]
+
+
+def test_bad_model_gives_one_line_error_and_exit_code(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_text("garbage")
+    result = subprocess.run([sys.executable, "-m", "tfface.cli", "demo", "--model", str(bad),
+                             "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert result.returncode == 3
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("tfface: error:") and "bad.npz" in last
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists()
