@@ -1,6 +1,5 @@
 import cv2
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from tfface.layers import Rasterizer, Renderer, rasterize_triangle_ids

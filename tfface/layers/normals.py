@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from tfface.layers.serialization import PACKAGE, assign, constant_weight
+from tfface.layers.serialization import PACKAGE, TriangleTopology, constant_weight
 
 
 def face_normals(vertices: tf.Tensor, triangles: tf.Tensor) -> tf.Tensor:
@@ -52,7 +51,7 @@ def vertex_normals(vertices: tf.Tensor, triangles: tf.Tensor,
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class VertexNormals(keras.layers.Layer):
+class VertexNormals(TriangleTopology, keras.layers.Layer):
     """Keras layer: vertices ``[B, V, 3]`` -> unit vertex normals ``[B, V, 3]``."""
 
     def __init__(self, num_triangles: int, **kwargs) -> None:
@@ -60,11 +59,6 @@ class VertexNormals(keras.layers.Layer):
         self.num_triangles = int(num_triangles)
         self.triangles = constant_weight(self, "triangles", (self.num_triangles, 3), "int32")
 
-    @classmethod
-    def from_triangles(cls, triangles: np.ndarray, **kwargs) -> "VertexNormals":
-        layer = cls(num_triangles=len(triangles), **kwargs)
-        assign(layer.triangles, triangles)
-        return layer
 
     def call(self, vertices):
         return vertex_normals(vertices, tf.convert_to_tensor(self.triangles))

@@ -32,7 +32,7 @@ from tensorflow_graphics.rendering import framebuffer as tfg_framebuffer
 from tensorflow_graphics.rendering import interpolate as tfg_interpolate
 from tensorflow_graphics.rendering import splat as tfg_splat
 
-from tfface.layers.serialization import PACKAGE, assign, constant_weight
+from tfface.layers.serialization import PACKAGE, TriangleTopology, constant_weight
 
 _DEPTH_LEVELS = 2 ** 31 - 1
 _EMPTY = np.iinfo(np.int64).max
@@ -145,7 +145,7 @@ def _splat(framebuffer, clip_vertices, rgba, image_size):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class Rasterizer(keras.layers.Layer):
+class Rasterizer(TriangleTopology, keras.layers.Layer):
     """Differentiable rasterizer for a fixed triangle topology.
 
     Call: ``rasterizer(clip_vertices [B, V, 4], attributes [B, V, C])`` ->
@@ -166,11 +166,6 @@ class Rasterizer(keras.layers.Layer):
         self.silhouette_gradients = bool(silhouette_gradients)
         self.triangles = constant_weight(self, "triangles", (self.num_triangles, 3), "int32")
 
-    @classmethod
-    def from_triangles(cls, triangles: np.ndarray, **kwargs) -> "Rasterizer":
-        layer = cls(num_triangles=len(triangles), **kwargs)
-        assign(layer.triangles, triangles)
-        return layer
 
     def triangle_ids(self, clip_vertices):
         """``[B, H, W]`` int32 visible triangle per pixel, -1 for background."""

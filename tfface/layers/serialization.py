@@ -27,3 +27,17 @@ def assign(variable: keras.Variable, value: np.ndarray) -> None:
     if tuple(value.shape) != tuple(variable.shape):
         raise ValueError(f"{variable.path}: shape {value.shape} != {tuple(variable.shape)}")
     variable.assign(value.astype(variable.dtype))
+
+
+class TriangleTopology:
+    """Mixin for layers that keep a fixed ``[T, 3]`` triangle list as a weight.
+
+    The layer's ``__init__`` takes ``num_triangles`` and creates ``self.triangles``.
+    """
+
+    @classmethod
+    def from_triangles(cls, triangles: np.ndarray, **kwargs):
+        """The layer for a triangle list ``[T, 3]`` (0-based vertex ids)."""
+        layer = cls(num_triangles=len(triangles), **kwargs)
+        assign(layer.triangles, triangles)
+        return layer

@@ -16,7 +16,7 @@ wants the Basel Face Model, the Surrey model or ICT-FaceKit
 from __future__ import annotations
 
 import functools
-from typing import Callable, Dict, List, Tuple
+from typing import List, Tuple
 
 import numpy as np
 
@@ -49,15 +49,16 @@ def _ibug_template() -> np.ndarray:
     bridge = np.stack([np.zeros(4), [30.0, 19.0, 8.0, -3.0]], 1)
     nostrils = np.array([[-14.0, -14.0], [-7.0, -16.0], [0.0, -17.0], [7.0, -16.0], [14.0, -14.0]])
 
-    def eye(cx: float, start_outer: bool) -> np.ndarray:
-        # iBUG order: corner, two upper-lid points, other corner, two lower.
+    def eye(cx: float) -> np.ndarray:
+        # iBUG order, both eyes: image-left corner, two upper-lid points,
+        # image-right corner, two lower-lid points (right to left).
         angles = np.radians([180, 120, 60, 0, -60, -120])
         pts = np.stack([cx + _EYE_A * np.cos(angles), _EYE_Y + 1.4 * _EYE_B * np.sin(angles)], 1)
         pts[[1, 2, 4, 5], 1] = np.clip(pts[[1, 2, 4, 5], 1], _EYE_Y - _EYE_B, _EYE_Y + _EYE_B)
-        return pts if start_outer else pts * [1, 1]
+        return pts
 
-    eye_r = eye(-_EYE_X, True)  # 36 outer (left in image) .. 39 inner
-    eye_l = eye(_EYE_X, True)   # 42 inner .. 45 outer
+    eye_r = eye(-_EYE_X)  # 36 outer (left in image) .. 39 inner
+    eye_l = eye(_EYE_X)   # 42 inner .. 45 outer
     outer = [[-25, -40], [-15, -34.5], [-6, -32], [0, -33], [6, -32], [15, -34.5], [25, -40],
              [15, -47], [6, -50], [0, -51], [-6, -50], [-15, -47]]
     inner = [[-21, -40], [-8, -38.5], [0, -39], [8, -38.5], [21, -40], [8, -41.5], [0, -42],
