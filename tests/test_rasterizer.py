@@ -110,3 +110,29 @@ def test_renderer_gradients_match_numeric(small_model):
     assert_gradients_match(lambda p: renderer.landmarks(
         tf.concat([p, tf.zeros([1, layout.size - geo.stop])], 1)), [params[:, :geo.stop] + 0.1],
         eps=1e-2)
+
+
+def test_barycentrics_equal_tensorflow_graphics_reference(demo):
+    from tensorflow_graphics.rendering import barycentrics as tfg_barycentrics
+    from tensorflow_graphics.rendering import framebuffer as tfg_framebuffer
+
+    from tfface.layers.rasterizer import differentiable_barycentrics
+
+    renderer = Renderer.from_model(demo, (48, 40))
+    params = renderer.layout.zeros(2)
+    params[1, renderer.layout.slices["rotation"]] = [0.1, -0.5, 0.2]
+    clip = renderer.geometry(params)[1]
+    ids = renderer.rasterizer.triangle_ids(clip)
+    triangles = demo.triangles.astype(np.int32)
+    ours = differentiable_barycentrics(ids, clip, tf.constant(triangles)).numpy()
+    safe = tf.where(ids >= 0, ids, 0)[..., None]
+    mask = tf.cast(ids >= 0, tf.float32)[..., None]
+    reference = tfg_barycentrics.differentiable_barycentrics(
+        tfg_framebuffer.Framebuffer(
+            triangle_id=safe, vertex_ids=tf.gather(triangles, safe[..., 0]), foreground_mask=mask,
+            barycentrics=tfg_framebuffer.RasterizedAttribute(tf.zeros(ids.shape + (3,)))),
+        clip, triangles).barycentrics.value.numpy()
+    assert mask.numpy().mean() > 0.2
+    np.testing.assert_allclose(ours, reference, atol=1e-4)
+    inside = ids.numpy() >= 0
+    assert np.all(ours[inside] > -1e-3) and np.allclose(ours[inside].sum(-1), 1, atol=1e-4)

@@ -41,12 +41,18 @@ class Renderer(keras.layers.Layer):
         self.camera, self.rasterizer = camera, rasterizer
         self.landmark_indices = [int(i) for i in landmark_indices]
         self.layout = decoder.layout
+        # Per-vertex work has static shapes: XLA fuses its many small ops.
+        self._vertex_stage = tf.function(self._shade_vertices, jit_compile=True)
 
     @classmethod
     def from_model(cls, model, image_size: Sequence[int] = (224, 224),
                    projection: str = "perspective", silhouette_gradients: bool = False,
-                   cull_backfaces: bool = False, **kwargs) -> "Renderer":
-        """A renderer for a :class:`tfface.morphable.MorphableModel`."""
+                   cull_backfaces: bool = True, **kwargs) -> "Renderer":
+        """A renderer for a :class:`tfface.morphable.MorphableModel`.
+
+        Back faces are culled by default (as OpenGL and tfg's
+        rasterize-then-splat do): half the visibility work on closed meshes.
+        """
         return cls(
             decoder=MorphableDecoder.from_model(model),
             normals=VertexNormals.from_triangles(model.triangles),
@@ -78,9 +84,13 @@ class Renderer(keras.layers.Layer):
         """Projected 68 landmarks ``[B, 68, 2]`` (pixels) without rendering."""
         return tf.gather(self.geometry(params)[2], self.landmark_indices, axis=1)
 
-    def call(self, params, background: Optional[tf.Tensor] = None):
+    def _shade_vertices(self, params):
         world, clip, pixels, albedo, normals = self.geometry(params)
         colors = self.lighting(albedo, normals, self.layout.split(params)["illumination"])
+        return world, clip, pixels, colors
+
+    def call(self, params, background: Optional[tf.Tensor] = None):
+        world, clip, pixels, colors = self._vertex_stage(params)
         image, mask = self.rasterizer(clip, colors)
         if background is not None:
             image = image + (1.0 - mask) * tf.cast(background, image.dtype)
