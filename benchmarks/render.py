@@ -1,7 +1,10 @@
 """Render benchmark: bare visibility pass vs differentiable render vs training step.
 
-Prints ms per image (batch 8, 224x224) for the demo model and a ~35k-vertex /
-~70k-triangle mesh, then one JSON line. Targets (issue #2): forward+backward
+Prints ms per image (batch 8, 224x224) for the demo model, a ~35k-vertex /
+~70k-triangle mesh and, when ../shared is present, the real SFM and ICT
+models; next to it, the alternative: tensorflow-graphics' C++ CPU kernel
+rebuilt from its wheel (time and % of pixels where both pick the same
+triangle). Then one JSON line. Targets (issue #2): forward+backward
 <= 3x the bare visibility pass of the same run; a full decoder -> normals ->
 SH -> render -> loss training step for 8 images well under 220 ms.
 
@@ -14,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -24,6 +28,11 @@ import trimesh  # noqa: E402
 
 from tfface.layers import Renderer  # noqa: E402
 from tfface.morphable import MorphableModel, demo_model  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tfg_kernel import build_tfg_cpu_rasterizer  # noqa: E402
+
+SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "models")
 
 
 def large_model() -> MorphableModel:
@@ -47,7 +56,42 @@ def _time(fn, repeats: int) -> float:
     return (time.perf_counter() - start) / repeats * 1000.0
 
 
-def bench(model: MorphableModel, batch: int, size: int, repeats: int, splat: bool) -> dict:
+def view_projection(renderer: Renderer, batch: int) -> tf.Tensor:
+    """The camera's world -> clip transform as 4x4 matrices ``[B, 4, 4]``."""
+    camera = renderer.camera
+    near, far = camera.near_far
+    a = 2.0 * camera.focal / camera.image_size[1]
+    b = 2.0 * camera.focal / camera.image_size[0]
+    d = camera.distance
+    matrix = [[a, 0, 0, 0], [0, -b, 0, 0],
+              [0, 0, -(far + near) / (far - near), ((far + near) * d - 2 * far * near) / (far - near)],
+              [0, 0, -1, d]]
+    return tf.tile(tf.constant(matrix, tf.float32)[None], [batch, 1, 1])
+
+
+def bench_tfg_kernel(backend, renderer: Renderer, params: tf.Variable, repeats: int) -> dict:
+    """tfg's C++ CPU kernel on the same scene: time and agreement with ours."""
+    world, clip = renderer.geometry(params)[:2]
+    batch = int(params.shape[0])
+    height, width = renderer.image_size
+    matrices = view_projection(renderer, batch)
+    # tfface's clip space flips y (row 0 = top), which mirrors the winding
+    # tfg's kernel sees: give it the triangles reversed, with back-face culling.
+    triangles = tf.constant(renderer.rasterizer.triangles.numpy()[:, ::-1].copy())
+
+    def kernel():
+        return backend.rasterize(world, triangles, matrices, (width, height), True, 1)
+
+    framebuffer = kernel()
+    theirs = np.where(framebuffer.foreground_mask.numpy()[..., 0] > 0,
+                      framebuffer.triangle_id.numpy()[..., 0], -1)
+    ours = renderer.rasterizer.triangle_ids(clip).numpy()
+    return {"tfg_kernel_ms": _time(kernel, repeats) / batch,
+            "tfg_kernel_agreement": float(np.mean(theirs.reshape(ours.shape) == ours))}
+
+
+def bench(model: MorphableModel, batch: int, size: int, repeats: int, splat: bool,
+          kernel=None) -> dict:
     renderer = Renderer.from_model(model, (size, size), silhouette_gradients=splat)
     layout = renderer.layout
     rng = np.random.default_rng(1)
@@ -89,6 +133,8 @@ def bench(model: MorphableModel, batch: int, size: int, repeats: int, splat: boo
                      ("forward_backward_ms", forward_backward), ("train_step_ms", train_step)):
         result[name] = _time(fn, repeats) / batch
     result["fwd_bwd_over_visibility"] = result["forward_backward_ms"] / result["visibility_ms"]
+    if kernel is not None:
+        result.update(bench_tfg_kernel(kernel, renderer, params, repeats))
     result["train_step_ms_per_batch"] = result["train_step_ms"] * batch
     return result
 
@@ -99,16 +145,24 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
+    kernel = build_tfg_cpu_rasterizer()
+    models = [demo_model(), large_model()]
+    for name in ("sfm/sfm_3448.npz", "ict/ict_face.npz"):  # real models, when ../shared is here
+        if os.path.isfile(os.path.join(SHARED, name)):
+            models.append(MorphableModel.load(os.path.join(SHARED, name)))
     rows = []
-    for model in (demo_model(), large_model()):
+    for model in models:
         for splat in (False, True):
-            row = bench(model, args.batch, args.size, args.repeats, splat)
+            row = bench(model, args.batch, args.size, args.repeats, splat,
+                        None if splat else kernel)
             rows.append(row)
             print(f"{row['model']:>12} ({row['vertices']} v, {row['triangles']} t) "
                   f"{'splat' if splat else 'interp'}: visibility {row['visibility_ms']:.1f} ms/img, "
                   f"forward {row['forward_ms']:.1f}, forward+backward "
                   f"{row['forward_backward_ms']:.1f} ({row['fwd_bwd_over_visibility']:.2f}x), "
-                  f"train step {row['train_step_ms_per_batch']:.0f} ms / batch of {args.batch}",
+                  f"train step {row['train_step_ms_per_batch']:.0f} ms / batch of {args.batch}"
+                  + (f"; tfg C++ kernel {row['tfg_kernel_ms']:.1f} ms/img, same triangle on "
+                     f"{row['tfg_kernel_agreement']:.2%} of pixels" if "tfg_kernel_ms" in row else ""),
                   flush=True)
     device = "GPU" if tf.config.list_physical_devices("GPU") else f"CPU x{os.cpu_count()}"
     print(json.dumps({"benchmark": "render", "batch": args.batch, "size": args.size,

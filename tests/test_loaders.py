@@ -117,3 +117,57 @@ def test_convert_model_command(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("tfface: error:") and "nope.bin" in err and "\n" not in err
     assert not (tmp_path / "x.npz").exists()
+
+
+def _write_obj(path, vertices, quads=None):
+    with open(path, "w") as handle:
+        handle.write("mtllib ICTFaceModelMaterial.mtl\n")
+        for v in vertices:
+            handle.write("v %.9f %.9f %.9f\n" % tuple(v))
+            handle.write("vt 0.5 0.5\n")
+        for q in quads if quads is not None else []:
+            handle.write("f " + " ".join(f"{i + 1}/{i + 1}" for i in q) + "\n")
+
+
+def test_ict_facekit_folder_layout(tmp_path):
+    import json
+
+    from tfface.morphable import ict
+    rng = np.random.default_rng(2)
+    n = 10  # a 10 x 10 grid of quads; the "face region" is its first 60 vertices
+    grid = np.stack(np.meshgrid(np.arange(n), np.arange(n)), -1).reshape(-1, 2)
+    neutral = np.concatenate([grid, np.zeros((n * n, 1))], 1).astype(float)
+    quads = [(r * n + c, r * n + c + 1, (r + 1) * n + c + 1, (r + 1) * n + c)
+             for r in range(n - 1) for c in range(n - 1)]
+    _write_obj(tmp_path / "generic_neutral_mesh.obj", neutral, quads)
+    ids = [rng.normal(size=neutral.shape) for _ in range(3)]
+    names = ["jawOpen", "mouthSmile_L"]
+    exps = [rng.normal(size=neutral.shape) for _ in names]
+    for i, d in enumerate(ids):
+        _write_obj(tmp_path / f"identity{i:03d}.obj", neutral + d, quads)
+    for name, d in zip(names, exps):
+        _write_obj(tmp_path / f"{name}.obj", neutral + d, quads)
+    landmarks = rng.choice(60, 68)
+    (tmp_path / "vertex_indices.json").write_text(json.dumps(
+        {"expressions": names, "idx_to_landmark_verts": landmarks.tolist()}))
+
+    model = ict.load_ict_facekit(str(tmp_path), face_only=False)
+    assert (model.num_vertices, model.num_identity, model.num_expression) == (100, 3, 2)
+    assert model.num_triangles == 2 * len(quads) and model.expression_names == tuple(names)
+    np.testing.assert_allclose(model.mean_shape, neutral * 10, atol=1e-5)
+    np.testing.assert_allclose(model.id_basis[:, 1], ids[1].reshape(-1) * 10, atol=1e-4)
+    np.testing.assert_allclose(model.exp_basis[:, 0], exps[0].reshape(-1) * 10, atol=1e-4)
+    np.testing.assert_array_equal(model.landmark_indices, landmarks)
+
+    ict_face_region = ict.FACE_REGION_VERTICES
+    try:
+        ict.FACE_REGION_VERTICES = 60
+        cropped = ict.load_ict_facekit(str(tmp_path))
+    finally:
+        ict.FACE_REGION_VERTICES = ict_face_region
+    assert cropped.num_vertices == 60 and cropped.triangles.max() < 60
+    assert cropped.num_triangles == 2 * 5 * (n - 1)
+
+    (tmp_path / "vertex_indices.json").write_text("{}")
+    with pytest.raises(ModelFileError, match="vertex_indices.json: no valid"):
+        ict.load_ict_facekit(str(tmp_path))

@@ -10,9 +10,10 @@ import numpy as np
 from tfface.errors import ModelFileError
 from tfface.morphable.bfm import load_bfm2009, load_bfm2017, load_bfm_front
 from tfface.morphable.eos import load_eos_model
+from tfface.morphable.ict import load_ict_facekit
 from tfface.morphable.model import NUM_LANDMARKS, MorphableModel
 
-FORMATS = ("npz", "eos", "bfm2009", "bfm-front", "bfm2017")
+FORMATS = ("npz", "eos", "bfm2009", "bfm-front", "bfm2017", "ict")
 
 
 def read_landmarks(path: str) -> np.ndarray:
@@ -45,4 +46,6 @@ def convert(fmt: str, path: str, expressions: Optional[str] = None,
         return load_bfm_front(path)
     if fmt == "bfm2017":
         return load_bfm2017(path, ids)
+    if fmt == "ict":
+        return load_ict_facekit(path)
     raise ModelFileError(f"unknown model format '{fmt}'; use one of {FORMATS}")
