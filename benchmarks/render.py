@@ -29,8 +29,8 @@ import trimesh  # noqa: E402
 from tfface.layers import Renderer  # noqa: E402
 from tfface.morphable import MorphableModel, demo_model  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tfg_kernel import build_tfg_cpu_rasterizer  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from tests.tfg_kernel import build_tfg_cpu_rasterizer, tfg_kernel_triangle_ids  # noqa: E402
 
 SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "models")
 
@@ -56,38 +56,19 @@ def _time(fn, repeats: int) -> float:
     return (time.perf_counter() - start) / repeats * 1000.0
 
 
-def view_projection(renderer: Renderer, batch: int) -> tf.Tensor:
-    """The camera's world -> clip transform as 4x4 matrices ``[B, 4, 4]``."""
-    camera = renderer.camera
-    near, far = camera.near_far
-    a = 2.0 * camera.focal / camera.image_size[1]
-    b = 2.0 * camera.focal / camera.image_size[0]
-    d = camera.distance
-    matrix = [[a, 0, 0, 0], [0, -b, 0, 0],
-              [0, 0, -(far + near) / (far - near), ((far + near) * d - 2 * far * near) / (far - near)],
-              [0, 0, -1, d]]
-    return tf.tile(tf.constant(matrix, tf.float32)[None], [batch, 1, 1])
-
-
 def bench_tfg_kernel(backend, renderer: Renderer, params: tf.Variable, repeats: int) -> dict:
     """tfg's C++ CPU kernel on the same scene: time and agreement with ours."""
     world, clip = renderer.geometry(params)[:2]
-    batch = int(params.shape[0])
-    height, width = renderer.image_size
-    matrices = view_projection(renderer, batch)
-    # tfface's clip space flips y (row 0 = top), which mirrors the winding
-    # tfg's kernel sees: give it the triangles reversed, with back-face culling.
-    triangles = tf.constant(renderer.rasterizer.triangles.numpy()[:, ::-1].copy())
+    triangles = renderer.rasterizer.triangles.numpy()
 
     def kernel():
-        return backend.rasterize(world, triangles, matrices, (width, height), True, 1)
+        return tfg_kernel_triangle_ids(backend, renderer.camera, world, triangles)
 
-    framebuffer = kernel()
-    theirs = np.where(framebuffer.foreground_mask.numpy()[..., 0] > 0,
-                      framebuffer.triangle_id.numpy()[..., 0], -1)
+    theirs = kernel().numpy()
     ours = renderer.rasterizer.triangle_ids(clip).numpy()
+    batch = int(params.shape[0])
     return {"tfg_kernel_ms": _time(kernel, repeats) / batch,
-            "tfg_kernel_agreement": float(np.mean(theirs.reshape(ours.shape) == ours))}
+            "tfg_kernel_agreement": float(np.mean(theirs == ours))}
 
 
 def bench(model: MorphableModel, batch: int, size: int, repeats: int, splat: bool,

@@ -1,4 +1,5 @@
 import cv2
+import pytest
 import numpy as np
 import tensorflow as tf
 
@@ -136,3 +137,25 @@ def test_barycentrics_equal_tensorflow_graphics_reference(demo):
     np.testing.assert_allclose(ours, reference, atol=1e-4)
     inside = ids.numpy() >= 0
     assert np.all(ours[inside] > -1e-3) and np.allclose(ours[inside].sum(-1), 1, atol=1e-4)
+
+
+def test_visibility_matches_tensorflow_graphics_cpu_kernel(demo):
+    import shutil
+
+    from tests.tfg_kernel import build_tfg_cpu_rasterizer, tfg_kernel_triangle_ids
+    if shutil.which("g++") is None:
+        pytest.skip("g++ not installed: cannot build tfg's reference kernel")
+    backend = build_tfg_cpu_rasterizer()
+    if backend is None:
+        pytest.skip("tfg's CPU kernel did not build here")
+    renderer = Renderer.from_model(demo, (96, 80))
+    params = renderer.layout.zeros(3)
+    params[1, renderer.layout.slices["rotation"]] = [0.2, 0.6, -0.1]
+    params[2, renderer.layout.slices["rotation"]] = [-0.3, -0.4, 0.3]
+    params[2, renderer.layout.slices["translation"]] = [20.0, -10.0, 100.0]
+    world, clip = renderer.geometry(params)[:2]
+    ours = renderer.rasterizer.triangle_ids(clip).numpy()
+    theirs = tfg_kernel_triangle_ids(backend, renderer.camera, world, demo.triangles).numpy()
+    assert (ours >= 0).mean() > 0.2
+    assert np.mean(ours == theirs) > 0.995
+    assert np.mean((ours >= 0) == (theirs >= 0)) > 0.998

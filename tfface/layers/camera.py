@@ -108,28 +108,38 @@ class Camera(keras.layers.Layer):
         """``[B, V, 3]`` model-space normals -> world space."""
         return tf.einsum("bij,bvj->bvi", rotation_matrix(rotation), normals)
 
-    def _w(self, world):
-        depth = self.distance - world[..., 2]
+    def view_projection_matrix(self) -> np.ndarray:
+        """World -> clip transform ``[4, 4]`` (column vectors), tfg conventions.
+
+        ``clip = M @ [x, y, z, 1]``: x and y scaled by ``2 focal / size`` (y
+        flipped so image row 0 is the top), ``w = distance - z`` (perspective)
+        or ``distance`` (weak perspective), and ``z / w`` the OpenGL depth for
+        ``near_far`` (hyperbolic or linear in depth). The flip mirrors triangle
+        winding: counter-clockwise triangles appear clockwise in this clip space.
+        """
+        height, width = self.image_size
+        near, far = self.near_far
+        d = self.distance
+        x_row = [2.0 * self.focal / width, 0.0, 0.0, 0.0]
+        y_row = [0.0, -2.0 * self.focal / height, 0.0, 0.0]
         if self.projection == "perspective":
-            return depth, depth
-        return depth, tf.fill(tf.shape(depth), self.distance)
+            z_row = [0.0, 0.0, -(far + near) / (far - near),
+                     ((far + near) * d - 2.0 * far * near) / (far - near)]
+            w_row = [0.0, 0.0, -1.0, d]
+        else:
+            z_row = [0.0, 0.0, -2.0 * d / (far - near), d * (2.0 * (d - near) / (far - near) - 1.0)]
+            w_row = [0.0, 0.0, 0.0, d]
+        return np.array([x_row, y_row, z_row, w_row], np.float32)
 
     def to_clip(self, world):
         """``[B, V, 3]`` world -> ``[B, V, 4]`` clip space (tfg conventions)."""
-        height, width = self.image_size
-        near, far = self.near_far
-        depth, w = self._w(world)
-        if self.projection == "perspective":
-            z = ((far + near) * depth - 2.0 * far * near) / (far - near)
-        else:
-            z = (2.0 * (depth - near) / (far - near) - 1.0) * w
-        return tf.stack([2.0 * self.focal / width * world[..., 0],
-                         -2.0 * self.focal / height * world[..., 1], z, w], axis=-1)
+        matrix = tf.constant(self.view_projection_matrix())
+        return tf.einsum("ij,bvj->bvi", matrix[:, :3], world) + matrix[:, 3]
 
     def to_pixels(self, world):
         """``[B, V, 3]`` world -> ``[B, V, 2]`` pixel coordinates."""
         height, width = self.image_size
-        _, w = self._w(world)
+        w = self.distance - world[..., 2] if self.projection == "perspective" else self.distance
         return tf.stack([(width - 1) / 2.0 + self.focal * world[..., 0] / w,
                          (height - 1) / 2.0 - self.focal * world[..., 1] / w], axis=-1)
 

@@ -2,9 +2,10 @@
 
 The prebuilt ``rasterizer_op.so`` in tensorflow-graphics 2021.12.3 does not
 load on TF 2.21 (undefined symbol); its sources still ship in the wheel and
-build with g++ in a few seconds. Used by ``benchmarks/render.py`` to time the
-alternative next to tfface's plain-TF visibility pass. Benchmark-only: the
-library itself never needs a compiler.
+build with g++ in ~20 s. It is the independent reference for tfface's
+plain-TF visibility pass (``tests/test_rasterizer.py``) and the alternative
+timed beside it in ``benchmarks/render.py``. The library itself never needs a
+compiler.
 """
 
 from __future__ import annotations
@@ -37,3 +38,19 @@ def build_tfg_cpu_rasterizer() -> Optional[types.ModuleType]:
     sys.modules["tensorflow_graphics.rendering.kernels.gen_rasterizer_op"] = ops
     from tensorflow_graphics.rendering.kernels import rasterization_backend
     return rasterization_backend
+
+
+def tfg_kernel_triangle_ids(backend: types.ModuleType, camera, world: tf.Tensor,
+                            triangles) -> tf.Tensor:
+    """Visible triangle ids ``[B, H, W]`` (-1 = background) from tfg's kernel.
+
+    tfface's clip space flips y, which mirrors the winding tfg's kernel sees,
+    so it gets the triangles reversed, with back-face culling.
+    """
+    batch = tf.shape(world)[0]
+    matrices = tf.tile(tf.constant(camera.view_projection_matrix())[None], [batch, 1, 1])
+    reversed_triangles = tf.constant(triangles[:, ::-1].copy(), tf.int32)
+    height, width = camera.image_size
+    framebuffer = backend.rasterize(world, reversed_triangles, matrices, (width, height), True, 1)
+    mask = framebuffer.foreground_mask[:, 0, ..., 0] > 0
+    return tf.where(mask, framebuffer.triangle_id[:, 0, ..., 0], -1)
