@@ -1,0 +1,103 @@
+"""Training configuration: YAML recipes with a fixed schema and dotted overrides."""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import Any, Dict, List, Optional
+
+import yaml
+
+from tfface.errors import TfFaceError
+
+DEFAULTS: Dict[str, Any] = {
+    "model": {
+        "morphable_model": None,       # .npz path; None = the embedded demo model
+        "encoder": "mobilenet_v3_small",
+        "input_size": 224,
+        "projection": "perspective",
+        "init_weights": None,          # local backbone weights file
+    },
+    "data": {
+        "source": "synthetic",         # synthetic | tfrecord | folder
+        "path": None,                  # shards folder (tfrecord) or image folder
+        "synthetic_count": 512,
+        "batch_size": 16,              # global batch, split over replicas
+        "seed": 0,
+        "augment": True,
+    },
+    "losses": {
+        "landmark": 1.0,
+        "photometric": 1.0,
+        "robust_photometric": True,
+        "regularization": {"identity": 1.0e-3, "expression": 1.0e-3, "albedo": 1.0e-3},
+    },
+    "optimizer": {"learning_rate": 1.0e-3, "schedule": "cosine"},
+    "schedule": {"steps": 1000, "checkpoint_every": 100, "log_every": 20,
+                 "image_every": 100},
+    "strategy": "default",             # default | mirrored | multi_worker
+    "output_dir": "runs/default",
+}
+CHOICES = {
+    "data.source": ("synthetic", "tfrecord", "folder"),
+    "optimizer.schedule": ("constant", "cosine"),
+    "strategy": ("default", "mirrored", "multi_worker"),
+    "model.projection": ("perspective", "weak_perspective"),
+}
+
+
+def _merge(base: Dict[str, Any], update: Dict[str, Any], source: str, prefix: str = "") -> None:
+    for key, value in update.items():
+        path = f"{prefix}{key}"
+        if key not in base:
+            known = ", ".join(sorted(f"{prefix}{k}" for k in base))
+            raise TfFaceError(f"{source}: unknown config key '{path}'; known keys: {known}")
+        if isinstance(base[key], dict) and key != "regularization":
+            if not isinstance(value, dict):
+                raise TfFaceError(f"{source}: '{path}' must be a mapping")
+            _merge(base[key], value, source, path + ".")
+        else:
+            base[key] = value
+
+
+def _set(config: Dict[str, Any], dotted: str, value: Any, source: str) -> None:
+    keys = dotted.split(".")
+    update: Dict[str, Any] = {}
+    cursor = update
+    for key in keys[:-1]:
+        cursor = cursor.setdefault(key, {})
+    cursor[keys[-1]] = value
+    _merge(config, update, source)
+
+
+def load_config(path: Optional[str], overrides: Optional[List[str]] = None) -> Dict[str, Any]:
+    """Defaults <- YAML file <- ``key.sub=value`` overrides, validated."""
+    config = copy.deepcopy(DEFAULTS)
+    if path is not None:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                loaded = yaml.safe_load(handle) or {}
+        except OSError as error:
+            raise TfFaceError(f"{path}: cannot read config ({error.strerror}); "
+                              "see configs/ for recipes") from None
+        except yaml.YAMLError as error:
+            raise TfFaceError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+        if not isinstance(loaded, dict):
+            raise TfFaceError(f"{path}: a config must be a mapping of sections")
+        _merge(config, loaded, path)
+    for item in overrides or []:
+        if "=" not in item:
+            raise TfFaceError(f"--override {item!r}: use key.sub=value")
+        key, raw = item.split("=", 1)
+        _set(config, key.strip(), yaml.safe_load(raw), f"--override {key}")
+    for dotted, allowed in CHOICES.items():
+        value = config
+        for key in dotted.split("."):
+            value = value[key]
+        if value not in allowed:
+            raise TfFaceError(f"{path or 'config'}: '{dotted}' is {value!r}; use one of {allowed}")
+    if config["data"]["source"] != "synthetic" and not config["data"]["path"]:
+        raise TfFaceError(f"{path or 'config'}: data.source={config['data']['source']} needs data.path")
+    if config["model"]["morphable_model"] and not os.path.isfile(config["model"]["morphable_model"]):
+        raise TfFaceError(f"{config['model']['morphable_model']}: model.morphable_model not found")
+    return config

@@ -1,0 +1,1 @@
+"""tf.data pipelines: synthetic faces, TFRecord shards, image folders with .pts."""

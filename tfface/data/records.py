@@ -1,0 +1,102 @@
+"""Sharded TFRecords of aligned face crops with 68 landmarks.
+
+Each ``tf.train.Example``: ``image`` (PNG bytes, RGB, S x S), ``landmarks``
+(136 floats, x y per point, crop pixels), ``source`` (path of the photo),
+``transform`` (6 floats: the 2x3 similarity from photo to crop pixels).
+Shards are ``shard-NNNNN.tfrecord``; each is written to a temporary name and
+renamed when complete, so a shard on disk is never half-written.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from typing import Iterable, List, Tuple
+
+import cv2
+import numpy as np
+import tensorflow as tf
+
+from tfface.data.augment import augment as augment_fn
+from tfface.errors import TfFaceError
+
+FEATURES = {
+    "image": tf.io.FixedLenFeature([], tf.string),
+    "landmarks": tf.io.FixedLenFeature([136], tf.float32),
+    "source": tf.io.FixedLenFeature([], tf.string, default_value=b""),
+    "transform": tf.io.FixedLenFeature([6], tf.float32, default_value=[1, 0, 0, 0, 1, 0]),
+}
+
+
+def make_example(image_rgb: np.ndarray, landmarks: np.ndarray, source: str = "",
+                 transform: np.ndarray = np.eye(2, 3)) -> bytes:
+    """Serialise one crop (uint8 ``[S, S, 3]`` RGB) and its ``[68, 2]`` landmarks."""
+    ok, png = cv2.imencode(".png", cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ValueError("cannot encode crop as PNG")
+    feature = {
+        "image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[png.tobytes()])),
+        "landmarks": tf.train.Feature(float_list=tf.train.FloatList(
+            value=np.asarray(landmarks, np.float32).reshape(-1))),
+        "source": tf.train.Feature(bytes_list=tf.train.BytesList(value=[source.encode()])),
+        "transform": tf.train.Feature(float_list=tf.train.FloatList(
+            value=np.asarray(transform, np.float32).reshape(-1))),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def shard_path(folder: str, index: int) -> str:
+    return os.path.join(folder, f"shard-{index:05d}.tfrecord")
+
+
+def write_shard(path: str, examples: Iterable[bytes]) -> int:
+    """Write serialized examples to ``path`` atomically; returns the count."""
+    tmp = path + ".partial"
+    count = 0
+    try:
+        with tf.io.TFRecordWriter(tmp) as writer:
+            for example in examples:
+                writer.write(example)
+                count += 1
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return count
+
+
+def list_shards(folder: str) -> List[str]:
+    shards = sorted(glob.glob(os.path.join(folder, "shard-*.tfrecord")))
+    if not shards:
+        raise TfFaceError(f"{folder}: no shard-*.tfrecord files; create them with "
+                          "`tfface prepare` or check data.path")
+    return shards
+
+
+def parse_example(serialized: tf.Tensor, size: int) -> Tuple[tf.Tensor, tf.Tensor]:
+    """-> ``(image [S, S, 3] float32 0..255, landmarks [68, 2])``, resized to ``size``."""
+    example = tf.io.parse_single_example(serialized, FEATURES)
+    image = tf.io.decode_png(example["image"], channels=3)
+    landmarks = tf.reshape(example["landmarks"], [68, 2])
+    source = tf.cast(tf.shape(image)[:2], tf.float32)
+    image = tf.image.resize(tf.cast(image, tf.float32), [size, size])
+    ratio = tf.stack([size / source[1], size / source[0]])
+    landmarks = (landmarks + 0.5) * ratio - 0.5
+    return image, landmarks
+
+
+def records_dataset(folder: str, size: int, batch_size: int, seed: int = 0,
+                    augment: bool = True, repeat: bool = True) -> tf.data.Dataset:
+    """Shuffled, augmented ``(image, landmarks)`` batches from the shards in ``folder``."""
+    files = tf.data.Dataset.from_tensor_slices(list_shards(folder)).shuffle(1000, seed=seed)
+    data = files.interleave(tf.data.TFRecordDataset, num_parallel_calls=tf.data.AUTOTUNE,
+                            deterministic=True)
+    data = data.map(lambda s: parse_example(s, size), num_parallel_calls=tf.data.AUTOTUNE)
+    if repeat:
+        data = data.repeat()
+    data = data.shuffle(2048, seed=seed)
+    if augment:
+        data = data.enumerate().map(
+            lambda i, pair: augment_fn(pair[0], pair[1], tf.stack([tf.cast(i, tf.int32), seed])),
+            num_parallel_calls=tf.data.AUTOTUNE)
+    return data.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,78 @@
+"""CNN encoders: image ``[B, S, S, 3]`` (RGB, 0..255) -> FaceParams ``[B, P]``."""
+
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+import keras
+import numpy as np
+
+from tfface.errors import TfFaceError
+from tfface.layers.serialization import PACKAGE
+from tfface.params import FaceParams
+
+BACKBONES = {
+    "mobilenet_v3_small": keras.applications.MobileNetV3Small,
+    "mobilenet_v3_large": keras.applications.MobileNetV3Large,
+    "resnet50": keras.applications.ResNet50,
+}
+GROUP_SCALES: Dict[str, float] = {"translation": 10.0, "rotation": 0.5, "scale": 0.1}
+"""Head outputs are multiplied by these per group (1.0 otherwise), so a unit
+activation is ~10 mm of translation or ~30 degrees of rotation."""
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ParameterScale(keras.layers.Layer):
+    """Multiplies ``[B, P]`` by a fixed per-entry scale ``[P]``."""
+
+    def __init__(self, scales, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.scales = [float(s) for s in scales]
+
+    def call(self, x):
+        return x * np.asarray(self.scales, np.float32)
+
+    def get_config(self):
+        return {**super().get_config(), "scales": self.scales}
+
+
+def _preprocess(backbone: str):
+    """Keras-applications preprocessing expecting RGB 0..255 (inside the model)."""
+    if backbone == "resnet50":
+        return keras.layers.Lambda(keras.applications.resnet50.preprocess_input,
+                                   name="resnet50_preprocess")
+    return None  # MobileNetV3 includes its own Rescaling layer
+
+
+def build_encoder(layout: FaceParams, backbone: str = "mobilenet_v3_small",
+                  input_size: int = 224, init_weights: Optional[str] = None) -> keras.Model:
+    """A keras.applications backbone + zero-initialised dense head.
+
+    At initialisation every output is zero: mean face, neutral pose, image
+    centre, ambient light. Input: RGB float ``[B, S, S, 3]`` in 0..255.
+    ImageNet weights are not downloaded: random init, or ``init_weights`` (a
+    local ``.weights.h5`` / ``.keras`` file of the backbone).
+    """
+    if backbone not in BACKBONES:
+        raise TfFaceError(f"encoder '{backbone}' unknown; use one of {sorted(BACKBONES)}")
+    image = keras.Input((input_size, input_size, 3), name="image")
+    x = image
+    pre = _preprocess(backbone)
+    if pre is not None:
+        x = pre(x)
+    kwargs = {"include_preprocessing": True} if backbone.startswith("mobilenet") else {}
+    net = BACKBONES[backbone](input_shape=(input_size, input_size, 3), include_top=False,
+                              weights=None, pooling="avg", **kwargs)
+    if init_weights is not None:
+        try:
+            net.load_weights(init_weights)
+        except (OSError, ValueError) as error:
+            raise TfFaceError(f"{init_weights}: cannot load backbone weights ({error}); give "
+                              f"a weights file saved from keras.applications.{backbone}") from None
+    x = net(x)
+    x = keras.layers.Dense(layout.size, kernel_initializer="zeros", name="params_head")(x)
+    scales = np.ones(layout.size, np.float32)
+    for group, scale in GROUP_SCALES.items():
+        scales[layout.slices[group]] = scale
+    params = ParameterScale(scales.tolist(), name="params")(x)
+    return keras.Model(image, params, name=f"encoder_{backbone}_{input_size}")

@@ -1,0 +1,160 @@
+"""The training run behind ``train.py``: strategy, data, checkpoints, summaries."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+from typing import Any, Dict
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from tfface.data.folder import load_folder
+from tfface.data.pipeline import arrays_dataset
+from tfface.data.records import records_dataset
+from tfface.data.synthetic import render_synthetic
+from tfface.encoders import build_encoder
+from tfface.layers.renderer import Renderer
+from tfface.model import FaceAutoencoder
+from tfface.morphable import MorphableModel, demo_model
+from tfface.overlay import draw_landmarks, to_uint8
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    """``default`` (one device), ``mirrored`` (all local GPUs, or CPU),
+    ``multi_worker`` (``TF_CONFIG``)."""
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def build_model(config: Dict[str, Any]) -> FaceAutoencoder:
+    """FaceAutoencoder for a config (call under the strategy's scope)."""
+    spec = config["model"]
+    model = MorphableModel.load(spec["morphable_model"]) if spec["morphable_model"] \
+        else demo_model()
+    size = int(spec["input_size"])
+    renderer = Renderer.from_model(model, (size, size), projection=spec["projection"])
+    encoder = build_encoder(renderer.layout, spec["encoder"], size, spec["init_weights"])
+    losses = config["losses"]
+    autoencoder = FaceAutoencoder(
+        encoder, renderer,
+        loss_weights={"landmark": losses["landmark"], "photometric": losses["photometric"]},
+        regularization=losses["regularization"],
+        robust_photometric=losses["robust_photometric"])
+    opt = config["optimizer"]
+    rate = float(opt["learning_rate"])
+    if opt["schedule"] == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(rate, int(config["schedule"]["steps"]),
+                                                      alpha=0.05)
+    autoencoder.compile(optimizer=keras.optimizers.Adam(rate))
+    autoencoder.optimizer.build(autoencoder.encoder.trainable_variables)
+    return autoencoder
+
+
+def build_dataset(config: Dict[str, Any], renderer: Renderer) -> tf.data.Dataset:
+    """Global-batch ``(image, landmarks)`` dataset for the configured source."""
+    data = config["data"]
+    size = renderer.image_size[0]
+    if data["source"] == "tfrecord":
+        return records_dataset(data["path"], size, data["batch_size"], data["seed"],
+                               data["augment"])
+    if data["source"] == "folder":
+        arrays = load_folder(data["path"], size)
+    else:
+        arrays = render_synthetic(renderer, int(data["synthetic_count"]), seed=data["seed"])
+    return arrays_dataset(arrays, data["batch_size"], data["seed"], data["augment"])
+
+
+def summary_image(model: FaceAutoencoder, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """``[B, S, 3 S, 3]`` uint8: input | render | overlay (model green, target red)."""
+    params = model.encoder(image, training=False)
+    out = model.renderer(params, image / 255.0)
+    rows = []
+    for b in range(len(image)):
+        photo = to_uint8(image[b] / 255.0)
+        render = to_uint8(out["image"][b].numpy())
+        mask = out["mask"][b].numpy()
+        overlay = to_uint8(0.5 * out["image"][b].numpy() * mask + image[b] / 255.0 * (1 - 0.5 * mask))
+        overlay = draw_landmarks(overlay, landmarks[b], (255, 0, 0))
+        overlay = draw_landmarks(overlay, out["landmarks2d"][b].numpy(), (0, 255, 0))
+        rows.append(np.concatenate([photo, render, overlay], 1))
+    return np.stack(rows)
+
+
+class _StopRequest:
+    """Turns SIGINT/SIGTERM into a checkpoint-and-exit at the next step."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, *_: Any) -> None:
+        self.requested = True
+
+
+def train(config: Dict[str, Any], verbose: bool = True) -> Dict[str, float]:
+    """Run (or resume) training; returns the last logged loss terms."""
+    out_dir = config["output_dir"]
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "config.json"), "w", encoding="utf-8") as handle:
+        json.dump(config, handle, indent=2)
+    strategy = make_strategy(config["strategy"])
+    with strategy.scope():
+        model = build_model(config)
+        step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+    checkpoint = tf.train.Checkpoint(encoder=model.encoder, optimizer=model.optimizer, step=step)
+    manager = tf.train.CheckpointManager(checkpoint, os.path.join(out_dir, "checkpoints"),
+                                         max_to_keep=3)
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        if verbose:
+            print(f"resuming from {manager.latest_checkpoint} at step {int(step.numpy())}")
+    schedule = config["schedule"]
+    total = int(schedule["steps"])
+    dataset = build_dataset(config, model.renderer).skip(int(step.numpy()))
+    preview = next(iter(dataset.take(1)))
+    preview = (preview[0][:4].numpy(), preview[1][:4].numpy())
+    iterator = iter(strategy.experimental_distribute_dataset(dataset))
+    model.make_train_function()
+    train_function = model.train_function
+    writer = tf.summary.create_file_writer(os.path.join(out_dir, "tensorboard"))
+    stop = _StopRequest()
+    logs: Dict[str, float] = {}
+    bar = tqdm(total=total, initial=int(step.numpy()), disable=not verbose, unit="step")
+    while int(step.numpy()) < total and not stop.requested:
+        for tracker in model.metrics:
+            tracker.reset_state()
+        logs = {k: float(v) for k, v in train_function(iterator).items()}
+        step.assign_add(1)
+        current = int(step.numpy())
+        bar.update(1)
+        if not math.isfinite(logs["loss"]):
+            tqdm.write(f"step {current}: non-finite loss, update skipped")
+        bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
+        with writer.as_default(step=current):
+            if current % schedule["log_every"] == 0 or current == total:
+                for name, value in logs.items():
+                    tf.summary.scalar(f"loss/{name}", value)
+                tf.summary.scalar("learning_rate", float(model.optimizer.learning_rate))
+            if current % schedule["image_every"] == 0 or current == total:
+                tf.summary.image("input|render|overlay", summary_image(model, *preview),
+                                 max_outputs=4)
+        if current % schedule["checkpoint_every"] == 0 or current == total:
+            manager.save(checkpoint_number=current)
+    if stop.requested:
+        manager.save(checkpoint_number=int(step.numpy()))
+        tqdm.write(f"interrupted: checkpoint saved at step {int(step.numpy())}; "
+                   "re-run the same command to resume")
+    bar.close()
+    writer.flush()
+    if int(step.numpy()) >= total:
+        model.encoder.save(os.path.join(out_dir, "encoder.keras"))
+    return logs

@@ -1,0 +1,40 @@
+"""Train the tfface encoder: ``python train.py --config configs/<recipe>.yaml``.
+
+Re-running the same command resumes from the last checkpoint in the
+config's ``output_dir`` (also after a kill). ``--override key.sub=value``
+changes single settings, e.g. ``--override schedule.steps=50``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, help="YAML recipe (see configs/)")
+    parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--init-weights", help="local backbone weights (model.init_weights)")
+    args = parser.parse_args(argv)
+
+    from tfface.config import load_config
+    from tfface.errors import TfFaceError
+    from tfface.training import train
+    overrides = list(args.override)
+    if args.init_weights:
+        overrides.append(f"model.init_weights={args.init_weights}")
+    try:
+        logs = train(load_config(args.config, overrides))
+    except TfFaceError as error:
+        print(f"train.py: error: {error}", file=sys.stderr)
+        return error.exit_code
+    print("final " + ", ".join(f"{k} {v:.4f}" for k, v in logs.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
