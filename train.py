@@ -21,14 +21,15 @@ def main(argv=None) -> int:
     parser.add_argument("--init-weights", help="local backbone weights (model.init_weights)")
     args = parser.parse_args(argv)
 
-    from tfface.config import load_config
+    from tfface.config import load_config  # validates before TensorFlow starts
     from tfface.errors import TfFaceError
-    from tfface.training import train
     overrides = list(args.override)
     if args.init_weights:
         overrides.append(f"model.init_weights={args.init_weights}")
     try:
-        logs = train(load_config(args.config, overrides))
+        config = load_config(args.config, overrides)
+        from tfface.training import train
+        logs = train(config)
     except TfFaceError as error:
         print(f"train.py: error: {error}", file=sys.stderr)
         return error.exit_code

@@ -45,13 +45,18 @@ def _preprocess(backbone: str):
 
 
 def build_encoder(layout: FaceParams, backbone: str = "mobilenet_v3_small",
-                  input_size: int = 224, init_weights: Optional[str] = None) -> keras.Model:
+                  input_size: int = 224, init_weights: Optional[str] = None,
+                  batchnorm_momentum: float = 0.99) -> keras.Model:
     """A keras.applications backbone + zero-initialised dense head.
 
     At initialisation every output is zero: mean face, neutral pose, image
     centre, ambient light. Input: RGB float ``[B, S, S, 3]`` in 0..255.
     ImageNet weights are not downloaded: random init, or ``init_weights`` (a
-    local ``.weights.h5`` / ``.keras`` file of the backbone).
+    local ``.weights.h5`` / ``.keras`` file of the backbone). Batch-norm
+    momentum is set to ``batchnorm_momentum`` (MobileNetV3 ships 0.999, too
+    slow for the moving statistics of a from-scratch run to settle), and
+    batch norm is synchronized across replicas, so a step under
+    MirroredStrategy equals the same global batch on one device.
     """
     if backbone not in BACKBONES:
         raise TfFaceError(f"encoder '{backbone}' unknown; use one of {sorted(BACKBONES)}")
@@ -69,6 +74,10 @@ def build_encoder(layout: FaceParams, backbone: str = "mobilenet_v3_small",
         except (OSError, ValueError) as error:
             raise TfFaceError(f"{init_weights}: cannot load backbone weights ({error}); give "
                               f"a weights file saved from keras.applications.{backbone}") from None
+    for layer in net.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = batchnorm_momentum
+            layer.synchronized = True  # batch statistics over all replicas
     x = net(x)
     x = keras.layers.Dense(layout.size, kernel_initializer="zeros", name="params_head")(x)
     scales = np.ones(layout.size, np.float32)

@@ -11,7 +11,7 @@ from tfface.layers.renderer import Renderer
 from tfface.layers.serialization import PACKAGE
 from tfface.losses import landmark_loss, photometric_loss, regularization_loss
 
-DEFAULT_LOSS_WEIGHTS = {"landmark": 1.0, "photometric": 1.0}
+DEFAULT_LOSS_WEIGHTS = {"landmark": 10.0, "photometric": 1.0}
 DEFAULT_REGULARIZATION = {"identity": 1e-3, "expression": 1e-3, "albedo": 1e-3}
 LOSS_TERMS = ("landmark", "photometric", "regularization")
 
@@ -77,11 +77,13 @@ class FaceAutoencoder(keras.Model):
             scaled = terms["loss"] / tf.distribute.get_strategy().num_replicas_in_sync
         variables = self.encoder.trainable_variables
         gradients = tape.gradient(scaled, variables)
-        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in gradients])
-        # A non-finite loss skips the update (weights and optimizer state untouched).
-        tf.cond(finite & tf.math.is_finite(terms["loss"]),
-                lambda: self.optimizer.apply(gradients, variables) or tf.constant(True),
-                lambda: tf.constant(False))
+        # A non-finite loss must not reach the weights: its step uses zero
+        # gradients (a conditional apply cannot cross replicas' sync points).
+        finite = tf.math.is_finite(terms["loss"])
+        for g in gradients:
+            finite &= tf.reduce_all(tf.math.is_finite(g))
+        gradients = [tf.where(finite, g, tf.zeros_like(g)) for g in gradients]
+        self.optimizer.apply(gradients, variables)
         return self._update_trackers(terms)
 
     def test_step(self, data):

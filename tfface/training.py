@@ -137,7 +137,7 @@ def train(config: Dict[str, Any], verbose: bool = True) -> Dict[str, float]:
         current = int(step.numpy())
         bar.update(1)
         if not math.isfinite(logs["loss"]):
-            tqdm.write(f"step {current}: non-finite loss, update skipped")
+            tqdm.write(f"step {current}: non-finite loss; this step's gradients were zeroed")
         bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
         with writer.as_default(step=current):
             if current % schedule["log_every"] == 0 or current == total:
