@@ -67,6 +67,8 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=1024, help="synthetic training faces")
     parser.add_argument("--test", type=int, default=128, help="held-out faces")
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--regularization", type=float, default=1e-3,
+                        help="weight on identity/expression/albedo squared norms")
     args = parser.parse_args()
 
     keras.utils.set_random_seed(0)
@@ -78,7 +80,9 @@ def main() -> None:
     test = render_synthetic(renderer, args.test, seed=2)
     render_s = time.monotonic() - start
 
-    autoencoder = FaceAutoencoder(build_encoder(layout, input_size=args.size), renderer)
+    reg = {g: args.regularization for g in ("identity", "expression", "albedo")}
+    autoencoder = FaceAutoencoder(build_encoder(layout, input_size=args.size), renderer,
+                                  regularization=reg)
     autoencoder.compile(optimizer=keras.optimizers.Adam(
         keras.optimizers.schedules.CosineDecay(2e-3, 4000, alpha=0.05)))
     limit = TimeLimit(args.minutes * 60)
@@ -100,6 +104,7 @@ def main() -> None:
     result = {
         "benchmark": "synthetic_recovery", "model": model.name, "units": model.units,
         "image_size": args.size, "train_faces": args.train, "test_faces": args.test,
+        "regularization": args.regularization,
         "steps": limit.steps, "train_seconds": round(train_s, 1),
         "vertex_error": float(vertex), "vertex_error_baseline": float(baseline),
         "vertex_error_pct_width": float(100 * vertex / width),

@@ -73,6 +73,38 @@ def cmd_convert_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export the encoder alone, verified against Keras before it is written."""
+    from export.pipeline import default_samples, export_encoder
+    from tfface.params import FaceParams
+    if (args.model is None) == (args.checkpoint is None):
+        raise TfFaceError("give exactly one of --model ENCODER.keras or --checkpoint RUN_DIR")
+    if args.checkpoint is not None:
+        from tfface.training import encoder_from_run
+        encoder, autoencoder = encoder_from_run(args.checkpoint)
+        layout, model = autoencoder.renderer.layout, _model_of_run(args.checkpoint)
+    else:
+        from tfface.runtime import KerasEncoder, load_encoder
+        runtime = load_encoder(args.model)
+        if not isinstance(runtime, KerasEncoder):
+            raise TfFaceError(f"{args.model}: --model must be a .keras encoder")
+        encoder, model = runtime.model, _load_model(args.morphable_model)
+        layout = FaceParams.from_model(model)
+        if layout.size != encoder.output_shape[-1]:
+            raise TfFaceError(f"{args.model}: outputs {encoder.output_shape[-1]} params but the "
+                              f"morphable model needs {layout.size}; pass --morphable-model")
+    samples = default_samples(encoder, args.samples, model=model)
+    export_encoder(encoder, layout, model, args.format, args.out, samples, args.int8_io)
+    print(f"wrote {args.out} (+ {args.out}.json)")
+    return 0
+
+
+def _model_of_run(run_dir: str):
+    import json
+    with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as handle:
+        return _load_model(json.load(handle)["model"]["morphable_model"])
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tfface.morphable.convert import FORMATS
     parser = argparse.ArgumentParser(prog="tfface", description=__doc__.splitlines()[0])
@@ -93,6 +125,18 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--landmarks", help="68 vertex ids, iBUG order (.txt or model .npz)")
     convert.add_argument("--out", required=True, help="output .npz")
     convert.set_defaults(func=cmd_convert_model)
+
+    from export import FORMATS as EXPORT_FORMATS
+    export = sub.add_parser("export", help="export the encoder (TFLite/ONNX/SavedModel)")
+    export.add_argument("--model", help="encoder .keras file")
+    export.add_argument("--checkpoint", help="training run folder (train.py output_dir)")
+    export.add_argument("--morphable-model", help="model .npz of a --model encoder (default demo)")
+    export.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    export.add_argument("--out", required=True, help="output file (folder for savedmodel)")
+    export.add_argument("--int8-io", action="store_true", help="int8 input/output (tflite-int8)")
+    export.add_argument("--samples", type=int, default=16,
+                        help="synthetic faces for parity and int8 calibration")
+    export.set_defaults(func=cmd_export)
     return parser
 
 

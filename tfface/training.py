@@ -158,3 +158,20 @@ def train(config: Dict[str, Any], verbose: bool = True) -> Dict[str, float]:
     if int(step.numpy()) >= total:
         model.encoder.save(os.path.join(out_dir, "encoder.keras"))
     return logs
+
+
+def encoder_from_run(run_dir: str):
+    """``(encoder, autoencoder)`` of a training run restored from its last checkpoint."""
+    from tfface.errors import TfFaceError
+    config_path = os.path.join(run_dir, "config.json")
+    if not os.path.isfile(config_path):
+        raise TfFaceError(f"{run_dir}: not a training run folder (no config.json); give the "
+                          "output_dir of train.py")
+    with open(config_path, encoding="utf-8") as handle:
+        config = json.load(handle)
+    latest = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
+    if latest is None:
+        raise TfFaceError(f"{run_dir}: no checkpoint yet; train first")
+    model = build_model(config)
+    tf.train.Checkpoint(encoder=model.encoder).restore(latest).expect_partial()
+    return model.encoder, model

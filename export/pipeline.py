@@ -1,0 +1,75 @@
+"""Export, verify, then publish: no output file unless parity holds."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Dict, Optional
+
+import keras
+import numpy as np
+
+from export import FORMATS
+from export.converters import to_onnx, to_savedmodel, to_tflite, write_bytes_atomic
+from export.parity import MESH_TOLERANCE_PCT, format_table, parity_report
+from export.signature import describe, write_sidecar
+from tfface.errors import TfFaceError
+from tfface.morphable import MorphableModel
+from tfface.params import FaceParams
+from tfface.runtime import load_encoder
+
+
+def export_encoder(encoder: keras.Model, layout: FaceParams, model: MorphableModel, fmt: str,
+                   out: str, samples: np.ndarray, int8_io: bool = False,
+                   verbose: bool = True) -> Dict[str, float]:
+    """Convert ``encoder`` to ``fmt``, verify it on ``samples`` and write ``out``.
+
+    ``samples`` ``[N, S, S, 3]`` (0..255) serve as the parity inputs and, for
+    ``tflite-int8``, as the representative dataset. On a parity failure
+    nothing is left at ``out``; a :class:`TfFaceError` says by how much.
+    """
+    if fmt not in FORMATS:
+        raise TfFaceError(f"unknown export format '{fmt}'; use one of {FORMATS}")
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise TfFaceError(f"{out}: output folder is missing or not writable")
+    staging = tempfile.mkdtemp(prefix=".tfface-export-", dir=folder)
+    try:
+        staged = os.path.join(staging, os.path.basename(out.rstrip("/")) or "model")
+        if fmt.startswith("tflite"):
+            variant = fmt.split("-", 1)[1]
+            write_bytes_atomic(staged, to_tflite(encoder, variant, samples, int8_io))
+        elif fmt == "onnx":
+            write_bytes_atomic(staged, to_onnx(encoder))
+        else:
+            to_savedmodel(encoder, staged)
+        reference = np.asarray(encoder.predict(samples, verbose=0))
+        exported = load_encoder(staged).predict(samples)
+        report = parity_report(layout, model, reference, exported)
+        tolerance = MESH_TOLERANCE_PCT[fmt]
+        if verbose:
+            print(format_table(fmt, report, tolerance))
+        if not report["mesh_error_pct_width"] <= tolerance:
+            raise TfFaceError(f"{out}: {fmt} parity failed (mesh error "
+                              f"{report['mesh_error_pct_width']:.3g}% of face width > "
+                              f"{tolerance}%); nothing written")
+        if os.path.isdir(out):
+            shutil.rmtree(out)
+        os.replace(staged, out)
+        write_sidecar(out, describe(layout, int(encoder.input_shape[1]), fmt,
+                                    int8_io and fmt == "tflite-int8"))
+        return report
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def default_samples(encoder: keras.Model, count: int = 16, seed: int = 0,
+                    model: Optional[MorphableModel] = None) -> np.ndarray:
+    """Synthetic faces rendered at the encoder's input size (parity/representative)."""
+    from tfface.data.synthetic import render_synthetic
+    from tfface.layers import Renderer
+    from tfface.morphable import demo_model
+    size = int(encoder.input_shape[1])
+    renderer = Renderer.from_model(model or demo_model(), (size, size))
+    return render_synthetic(renderer, count, seed=seed)["image"]

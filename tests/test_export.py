@@ -1,0 +1,119 @@
+"""Every export format round-trips with parity; int8 is really int8; bad args fail cleanly."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from export.pipeline import default_samples, export_encoder
+from tfface.encoders import build_encoder
+from tfface.errors import TfFaceError
+from tfface.params import FaceParams
+from tfface.runtime import load_encoder
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def encoder_setup(demo):
+    layout = FaceParams.from_model(demo)
+    encoder = build_encoder(layout, input_size=64)
+    samples = default_samples(encoder, 8, model=demo)
+    # Like a trained encoder: batch-norm statistics of real inputs (one
+    # training-mode pass with momentum 0) and a non-zero head.
+    import keras
+    batchnorms = [l for l in encoder.get_layer(index=1).layers
+                  if isinstance(l, keras.layers.BatchNormalization)]
+    for layer in batchnorms:
+        layer.momentum = 0.0
+    encoder(samples, training=True)
+    for layer in batchnorms:
+        layer.momentum = 0.99
+    head = encoder.get_layer("params_head")
+    features = keras.Model(encoder.input, head.input).predict(samples, verbose=0)
+    rng = np.random.default_rng(0)
+    kernel = rng.normal(scale=0.3 / (features.std() * np.sqrt(features.shape[1])),
+                        size=head.kernel.shape)
+    head.kernel.assign(kernel.astype(np.float32))
+    return encoder, layout, samples
+
+
+@pytest.mark.parametrize("fmt, path", [("tflite-fp32", "e.tflite"), ("tflite-fp16", "e.tflite"),
+                                       ("tflite-dynamic", "e.tflite"), ("tflite-int8", "e.tflite"),
+                                       ("onnx", "e.onnx"), ("savedmodel", "e_savedmodel")])
+def test_format_round_trip_with_parity(encoder_setup, demo, tmp_path, fmt, path):
+    encoder, layout, samples = encoder_setup
+    out = str(tmp_path / path)
+    report = export_encoder(encoder, layout, demo, fmt, out, samples, verbose=False)
+    assert os.path.exists(out) and sorted(os.listdir(tmp_path)) == sorted([path, path + ".json"])
+    runtime = load_encoder(out)
+    got = runtime.predict(samples[:2])
+    want = encoder.predict(samples[:2], verbose=0)
+    assert got.shape == want.shape == (2, layout.size)
+    assert np.abs(want).max() > 1e-3  # a non-trivial output
+    if fmt in ("tflite-int8", "tflite-dynamic"):  # quantized: close, not equal
+        assert np.corrcoef(got.ravel(), want.ravel())[0, 1] > 0.95
+    else:
+        tolerance = 0.03 if fmt == "tflite-fp16" else 1e-4
+        assert np.abs(got - want).max() <= tolerance * max(1.0, np.abs(want).max())
+    assert report["mesh_error_pct_width"] < 5.0
+    sidecar = json.load(open(out + ".json"))
+    assert sidecar["output"]["shape"] == [1, layout.size]
+    groups = {g["name"]: g for g in sidecar["output"]["groups"]}
+    assert groups["expression"]["names"][0] == "jawOpen"
+    assert groups["rotation"]["offset"] == layout.slices["rotation"].start
+
+
+def test_int8_model_holds_int8_weights(encoder_setup, demo, tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
+    encoder, layout, samples = encoder_setup
+    out = str(tmp_path / "int8.tflite")
+    export_encoder(encoder, layout, demo, "tflite-int8", out, samples, int8_io=True, verbose=False)
+    interpreter = Interpreter(model_path=out)
+    details = interpreter.get_tensor_details()
+    conv_weights = [d for d in details if len(d["shape"]) == 4 and d["dtype"] == np.int8]
+    float_weights = [d for d in details if len(d["shape"]) == 4 and d["dtype"] == np.float32]
+    assert len(conv_weights) > 10 and not float_weights
+    assert interpreter.get_input_details()[0]["dtype"] == np.int8
+    assert json.load(open(out + ".json"))["input"]["dtype"] == "int8"
+    got = load_encoder(out).predict(samples[:2])
+    want = encoder.predict(samples[:2], verbose=0)
+    assert np.corrcoef(got.ravel(), want.ravel())[0, 1] > 0.95
+
+
+def test_failed_parity_leaves_no_file(encoder_setup, demo, tmp_path, monkeypatch):
+    import export.pipeline as pipeline
+    encoder, layout, samples = encoder_setup
+    monkeypatch.setitem(pipeline.MESH_TOLERANCE_PCT, "onnx", -1.0)  # impossible tolerance
+    with pytest.raises(TfFaceError, match="parity failed"):
+        export_encoder(encoder, layout, demo, "onnx", str(tmp_path / "e.onnx"), samples,
+                       verbose=False)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--checkpoint", "/nonexistent/run", "--format", "onnx", "--out", "x.onnx"],
+     "not a training run folder"),
+    (["--model", "/nonexistent/e.keras", "--format", "onnx", "--out", "x.onnx"], "no such encoder"),
+])
+def test_bad_export_arguments_give_one_line_errors(tmp_path, args, message):
+    result = subprocess.run([sys.executable, "-m", "tfface.cli", "export"] + args, cwd=tmp_path,
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("tfface: error:") and message in last
+    assert "Traceback" not in result.stderr and os.listdir(tmp_path) == []
+
+
+def test_unwritable_output_folder(encoder_setup, demo, tmp_path):
+    encoder, layout, samples = encoder_setup
+    with pytest.raises(TfFaceError, match="not writable"):
+        export_encoder(encoder, layout, demo, "onnx", str(tmp_path / "missing" / "e.onnx"),
+                       samples, verbose=False)
+    result = subprocess.run([sys.executable, "-m", "tfface.cli", "export", "--model", "e.keras",
+                             "--format", "tflite-int4", "--out", "x"], capture_output=True,
+                            text=True, cwd=tmp_path)
+    assert result.returncode == 2 and "invalid choice" in result.stderr
