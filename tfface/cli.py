@@ -94,8 +94,17 @@ def cmd_export(args: argparse.Namespace) -> int:
             raise TfFaceError(f"{args.model}: outputs {encoder.output_shape[-1]} params but the "
                               f"morphable model needs {layout.size}; pass --morphable-model")
     samples = default_samples(encoder, args.samples, model=model)
-    export_encoder(encoder, layout, model, args.format, args.out, samples, args.int8_io)
-    print(f"wrote {args.out} (+ {args.out}.json)")
+    if args.format != "all":
+        export_encoder(encoder, layout, model, args.format, args.out, samples, args.int8_io)
+        print(f"wrote {args.out} (+ {args.out}.json)")
+        return 0
+    from export import FORMATS
+    os.makedirs(args.out, exist_ok=True)
+    for fmt in FORMATS:
+        suffix = {"onnx": ".onnx", "savedmodel": ""}.get(fmt, ".tflite")
+        path = os.path.join(args.out, f"encoder-{fmt}{suffix}")
+        export_encoder(encoder, layout, model, fmt, path, samples, args.int8_io)
+        print(f"wrote {path} (+ .json)")
     return 0
 
 
@@ -131,8 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--model", help="encoder .keras file")
     export.add_argument("--checkpoint", help="training run folder (train.py output_dir)")
     export.add_argument("--morphable-model", help="model .npz of a --model encoder (default demo)")
-    export.add_argument("--format", required=True, choices=EXPORT_FORMATS)
-    export.add_argument("--out", required=True, help="output file (folder for savedmodel)")
+    export.add_argument("--format", required=True, choices=EXPORT_FORMATS + ("all",),
+                        help="one format, or all of them into the --out folder")
+    export.add_argument("--out", required=True,
+                        help="output file (a folder for savedmodel and for all)")
     export.add_argument("--int8-io", action="store_true", help="int8 input/output (tflite-int8)")
     export.add_argument("--samples", type=int, default=16,
                         help="synthetic faces for parity and int8 calibration")
