@@ -22,6 +22,13 @@ def arrays_dataset(arrays: Dict[str, np.ndarray], batch_size: int, seed: int = 0
         data = data.shuffle(len(arrays["image"]), seed=seed, reshuffle_each_iteration=True)
     if repeat:
         data = data.repeat()
+    return augment_and_batch(data, batch_size, seed, augment)
+
+
+def augment_and_batch(data: tf.data.Dataset, batch_size: int, seed: int,
+                      augment: bool) -> tf.data.Dataset:
+    """Optionally augment ``(image, landmarks)`` elements (seeded by their
+    index), then batch (dropping the remainder) and prefetch."""
     if augment:
         data = data.enumerate().map(
             lambda i, pair: augment_fn(pair[0], pair[1], tf.stack([tf.cast(i, tf.int32), seed])),

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
-from tfface.data.augment import augment as augment_fn
+from tfface.data.pipeline import augment_and_batch
 from tfface.errors import TfFaceError
 
 FEATURES = {
@@ -94,9 +94,4 @@ def records_dataset(folder: str, size: int, batch_size: int, seed: int = 0,
     data = data.map(lambda s: parse_example(s, size), num_parallel_calls=tf.data.AUTOTUNE)
     if repeat:
         data = data.repeat()
-    data = data.shuffle(2048, seed=seed)
-    if augment:
-        data = data.enumerate().map(
-            lambda i, pair: augment_fn(pair[0], pair[1], tf.stack([tf.cast(i, tf.int32), seed])),
-            num_parallel_calls=tf.data.AUTOTUNE)
-    return data.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    return augment_and_batch(data.shuffle(2048, seed=seed), batch_size, seed, augment)

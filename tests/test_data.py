@@ -1,0 +1,56 @@
+"""Data pipelines: TFRecord shards, photo folders with .pts, augmentation geometry."""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from tfface.data.augment import augment
+from tfface.data.folder import load_folder, read_pts
+from tfface.data.records import make_example, records_dataset, shard_path, write_shard
+from tests.conftest import shared_path
+
+
+def test_tfrecord_shards_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (6, 32, 32, 3), dtype=np.uint8)
+    landmarks = rng.uniform(0, 31, (6, 68, 2)).astype(np.float32)
+    for shard in range(2):
+        count = write_shard(shard_path(str(tmp_path), shard), (
+            make_example(images[i], landmarks[i], f"photo{i}.jpg") for i in range(3 * shard, 3 * shard + 3)))
+        assert count == 3
+    assert sorted(os.listdir(tmp_path)) == ["shard-00000.tfrecord", "shard-00001.tfrecord"]
+    data = records_dataset(str(tmp_path), 32, batch_size=6, augment=False, repeat=False)
+    image, lms = next(iter(data))
+    assert image.shape == (6, 32, 32, 3) and lms.shape == (6, 68, 2)
+    # Shuffled: match each decoded image to its source by content.
+    for b in range(6):
+        source = int(np.argmin(np.abs(images.astype(float) - image[b].numpy()).sum((1, 2, 3))))
+        np.testing.assert_array_equal(image[b].numpy(), images[source])
+        np.testing.assert_allclose(lms[b].numpy(), landmarks[source], atol=1e-5)
+    resized = next(iter(records_dataset(str(tmp_path), 64, 6, augment=False, repeat=False)))
+    assert resized[0].shape == (6, 64, 64, 3)
+
+
+def test_augmentation_moves_landmarks_with_the_image():
+    image = np.zeros((64, 64, 3), np.float32)
+    landmarks = np.tile(np.array([[20.0, 30.0]], np.float32), (68, 1))
+    image[29:32, 19:22] = 255.0  # a bright 3x3 dot centred on the landmark
+    for seed in range(5):
+        out, moved = augment(tf.constant(image), tf.constant(landmarks), tf.constant([seed, 1]))
+        brightness = out.numpy().sum(-1)
+        y, x = np.unravel_index(np.argmax(brightness), brightness.shape)
+        assert np.hypot(x - moved[0, 0], y - moved[0, 1]) <= 1.5
+
+
+def test_photo_folder_with_pts_gives_aligned_crops():
+    folder = shared_path("faces")
+    points = read_pts(os.path.join(folder, "takeo.pts"))
+    assert points.shape == (68, 2)
+    arrays = load_folder(folder, 128)
+    assert arrays["image"].shape == (2, 128, 128, 3)
+    lms = arrays["landmarks"]
+    assert lms.min() > 0 and lms.max() < 127  # the face lies inside the crop
+    # Margin 1.6: the landmark box spans 1/1.6 of the crop in its larger side.
+    spans = (lms.max(1) - lms.min(1)).max(1)
+    np.testing.assert_allclose(spans, 128 / 1.6, rtol=1e-3)
