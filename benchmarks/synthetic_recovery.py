@@ -27,7 +27,7 @@ from tfface.data.synthetic import render_synthetic  # noqa: E402
 from tfface.encoders import build_encoder  # noqa: E402
 from tfface.layers import Renderer  # noqa: E402
 from tfface.model import FaceAutoencoder  # noqa: E402
-from tfface.morphable import MorphableModel, demo_model  # noqa: E402
+from tfface.morphable import MorphableModel, load_model  # noqa: E402
 
 
 class TimeLimit(keras.callbacks.Callback):
@@ -72,7 +72,7 @@ def main() -> None:
     args = parser.parse_args()
 
     keras.utils.set_random_seed(0)
-    model = MorphableModel.load(args.model) if args.model else demo_model()
+    model = load_model(args.model)
     renderer = Renderer.from_model(model, (args.size, args.size))
     layout = renderer.layout
     start = time.monotonic()

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from tfface.losses import (default_landmark_weights, landmark_loss, photometric_loss,
                            regularization_loss)

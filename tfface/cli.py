@@ -14,29 +14,16 @@ from typing import List, Optional
 import numpy as np
 
 from tfface.errors import TfFaceError
-
-
-def _load_model(path: Optional[str]):
-    from tfface.morphable import MorphableModel, demo_model
-    return demo_model() if path is None else MorphableModel.load(path)
+from tfface.morphable import load_model
 
 
 def demo_params(layout, count: int, seed: int) -> np.ndarray:
-    """Random but plausible FaceParams ``[count, P]`` for showing a model."""
-    rng = np.random.default_rng(seed)
-    params = layout.zeros(count)
-    s = layout.slices
-    params[:, s["identity"]] = rng.normal(size=(count, layout.identity)) * 0.8
-    params[:, s["albedo"]] = rng.normal(size=(count, layout.albedo)) * 0.8
-    params[:, s["expression"]] = rng.uniform(0, 1, (count, layout.expression)) * \
-        (rng.uniform(size=(count, layout.expression)) < 0.25)
-    light = np.zeros((count, 3, 9))
-    light[:, :, 1:4] = rng.normal(scale=0.15, size=(count, 1, 3)) + [0.1, 0.15, 0.25]
-    params[:, s["illumination"]] = light.reshape(count, -1)
-    params[:, s["rotation"]] = rng.uniform(-1, 1, (count, 3)) * [0.2, 0.5, 0.1]
+    """Random faces for showing a model; the first is the mean face, frontal."""
+    from tfface.data.synthetic import random_params
+    params = random_params(layout, count, np.random.default_rng(seed))
     params[0] = 0.0
-    params[0, s["illumination"]] = np.tile([0, 0.1, 0.15, 0.25, 0, 0, 0, 0, 0], 3)
-    return params.astype(np.float32)
+    params[0, layout.slices["illumination"]] = np.tile([0, 0.1, 0.15, 0.25, 0, 0, 0, 0, 0], 3)
+    return params
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -45,7 +32,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tfface.mesh_io import write_mesh
     from tfface.overlay import draw_landmarks, grid, to_uint8, write_image
 
-    model = _load_model(args.model)
+    model = load_model(args.model)
     renderer = Renderer.from_model(model, (args.size, args.size))
     params = demo_params(renderer.layout, args.count, args.seed)
     background = np.full((args.count, args.size, args.size, 3), 0.25, np.float32)
@@ -81,14 +68,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise TfFaceError("give exactly one of --model ENCODER.keras or --checkpoint RUN_DIR")
     if args.checkpoint is not None:
         from tfface.training import encoder_from_run
-        encoder, autoencoder = encoder_from_run(args.checkpoint)
-        layout, model = autoencoder.renderer.layout, _model_of_run(args.checkpoint)
+        encoder, autoencoder, model = encoder_from_run(args.checkpoint)
+        layout = autoencoder.renderer.layout
     else:
         from tfface.runtime import KerasEncoder, load_encoder
         runtime = load_encoder(args.model)
         if not isinstance(runtime, KerasEncoder):
             raise TfFaceError(f"{args.model}: --model must be a .keras encoder")
-        encoder, model = runtime.model, _load_model(args.morphable_model)
+        encoder, model = runtime.model, load_model(args.morphable_model)
         layout = FaceParams.from_model(model)
         if layout.size != encoder.output_shape[-1]:
             raise TfFaceError(f"{args.model}: outputs {encoder.output_shape[-1]} params but the "
@@ -106,12 +93,6 @@ def cmd_export(args: argparse.Namespace) -> int:
         export_encoder(encoder, layout, model, fmt, path, samples, args.int8_io)
         print(f"wrote {path} (+ .json)")
     return 0
-
-
-def _model_of_run(run_dir: str):
-    import json
-    with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as handle:
-        return _load_model(json.load(handle)["model"]["morphable_model"])
 
 
 def build_parser() -> argparse.ArgumentParser:

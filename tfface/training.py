@@ -20,7 +20,7 @@ from tfface.data.synthetic import render_synthetic
 from tfface.encoders import build_encoder
 from tfface.layers.renderer import Renderer
 from tfface.model import FaceAutoencoder
-from tfface.morphable import MorphableModel, demo_model
+from tfface.morphable import load_model
 from tfface.overlay import draw_landmarks, to_uint8
 
 
@@ -37,8 +37,7 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
 def build_model(config: Dict[str, Any]) -> FaceAutoencoder:
     """FaceAutoencoder for a config (call under the strategy's scope)."""
     spec = config["model"]
-    model = MorphableModel.load(spec["morphable_model"]) if spec["morphable_model"] \
-        else demo_model()
+    model = load_model(spec["morphable_model"])
     size = int(spec["input_size"])
     renderer = Renderer.from_model(model, (size, size), projection=spec["projection"])
     encoder = build_encoder(renderer.layout, spec["encoder"], size, spec["init_weights"])
@@ -161,7 +160,8 @@ def train(config: Dict[str, Any], verbose: bool = True) -> Dict[str, float]:
 
 
 def encoder_from_run(run_dir: str):
-    """``(encoder, autoencoder)`` of a training run restored from its last checkpoint."""
+    """``(encoder, autoencoder, morphable model)`` of a training run, restored
+    from its last checkpoint."""
     from tfface.errors import TfFaceError
     config_path = os.path.join(run_dir, "config.json")
     if not os.path.isfile(config_path):
@@ -174,4 +174,4 @@ def encoder_from_run(run_dir: str):
         raise TfFaceError(f"{run_dir}: no checkpoint yet; train first")
     model = build_model(config)
     tf.train.Checkpoint(encoder=model.encoder).restore(latest).expect_partial()
-    return model.encoder, model
+    return model.encoder, model, load_model(config["model"]["morphable_model"])
