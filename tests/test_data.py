@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from tfface.data.augment import augment
 from tfface.data.folder import load_folder, read_pts
+from tfface.faces.align import default_template
 from tfface.data.records import make_example, records_dataset, shard_path, write_shard
 from tests.conftest import shared_path
 
@@ -51,6 +52,11 @@ def test_photo_folder_with_pts_gives_aligned_crops():
     assert arrays["image"].shape == (2, 128, 128, 3)
     lms = arrays["landmarks"]
     assert lms.min() > 0 and lms.max() < 127  # the face lies inside the crop
-    # Margin 1.6: the landmark box spans 1/1.6 of the crop in its larger side.
-    spans = (lms.max(1) - lms.min(1)).max(1)
-    np.testing.assert_allclose(spans, 128 / 1.6, rtol=1e-3)
+    # Aligned onto the mean-face template by the least-squares scale + shift:
+    # an independent lstsq on [x 1 0; y 0 1] [s tx ty] finds the identity.
+    target = default_template() * 128 - 0.5
+    for face in lms:
+        rows = np.concatenate([np.stack([face[:, 0], np.ones(68), np.zeros(68)], 1),
+                               np.stack([face[:, 1], np.zeros(68), np.ones(68)], 1)])
+        solution = np.linalg.lstsq(rows, target.T.reshape(-1), rcond=None)[0]
+        np.testing.assert_allclose(solution, [1, 0, 0], atol=1e-3)

@@ -95,6 +95,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Photos (with .pts, or detected) -> aligned TFRecord shards + manifest."""
+    from tfface.faces.prepare import prepare
+    manifest = prepare(args.images, args.out, size=args.size,
+                       landmarks_dir=None if args.landmarks == "auto" else args.landmarks,
+                       shard_size=args.shard_size, workers=args.workers)
+    print(f"{manifest['used']} of {manifest['photos']} photos used, {manifest['examples']} "
+          f"faces in {len(manifest['shards'])} shards; {manifest['skipped']} skipped")
+    for skip in manifest["skips"]:
+        print(f"  skipped {skip['file']}: {skip['reason']}")
+    print(f"wrote {os.path.join(args.out, 'manifest.json')}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tfface.morphable.convert import FORMATS
     parser = argparse.ArgumentParser(prog="tfface", description=__doc__.splitlines()[0])
@@ -129,6 +143,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--samples", type=int, default=16,
                         help="synthetic faces for parity and int8 calibration")
     export.set_defaults(func=cmd_export)
+
+    prep = sub.add_parser("prepare", help="photos -> aligned TFRecord training shards")
+    prep.add_argument("--images", required=True, help="folder of photos")
+    prep.add_argument("--landmarks", default="auto",
+                      help="folder of <photo>.pts files, or auto: .pts beside the photo when "
+                           "present, else the face detector")
+    prep.add_argument("--out", required=True, help="output folder for shards + manifest.json")
+    prep.add_argument("--size", type=int, default=224, help="crop size in pixels")
+    prep.add_argument("--shard-size", type=int, default=64, help="photos per shard")
+    prep.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    prep.set_defaults(func=cmd_prepare)
     return parser
 
 

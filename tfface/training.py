@@ -18,6 +18,7 @@ from tfface.data.pipeline import arrays_dataset
 from tfface.data.records import records_dataset
 from tfface.data.synthetic import render_synthetic
 from tfface.encoders import build_encoder
+from tfface.faces.align import mean_face_template
 from tfface.layers.renderer import Renderer
 from tfface.model import FaceAutoencoder
 from tfface.morphable import load_model
@@ -65,7 +66,7 @@ def build_dataset(config: Dict[str, Any], renderer: Renderer) -> tf.data.Dataset
         return records_dataset(data["path"], size, data["batch_size"], data["seed"],
                                data["augment"])
     if data["source"] == "folder":
-        arrays = load_folder(data["path"], size)
+        arrays = load_folder(data["path"], size, mean_face_template(renderer))
     else:
         arrays = render_synthetic(renderer, int(data["synthetic_count"]), seed=data["seed"])
     return arrays_dataset(arrays, data["batch_size"], data["seed"], data["augment"])

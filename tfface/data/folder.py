@@ -1,12 +1,11 @@
-"""A folder of photos with iBUG ``.pts`` files -> aligned crops + landmarks."""
+"""iBUG ``.pts`` annotations, and a folder of photos with them -> aligned crops."""
 
 from __future__ import annotations
 
 import glob
 import os
-from typing import Dict, Tuple
+from typing import Dict, Optional
 
-import cv2
 import numpy as np
 
 from tfface.errors import TfFaceError
@@ -28,39 +27,20 @@ def read_pts(path: str) -> np.ndarray:
     return points
 
 
-def crop_transform(landmarks: np.ndarray, size: int, margin: float = 1.6) -> np.ndarray:
-    """``[2, 3]`` similarity from photo pixels to a ``size`` crop around the face."""
-    low, high = landmarks.min(0), landmarks.max(0)
-    center = (low + high) / 2
-    scale = size / (margin * float(np.max(high - low)))
-    offset = (size - 1) / 2 - scale * center
-    return np.array([[scale, 0, offset[0]], [0, scale, offset[1]]])
-
-
-def crop_face(image_rgb: np.ndarray, landmarks: np.ndarray, size: int
-              ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Crop ``[size, size, 3]``, landmarks in crop pixels, and the ``[2, 3]`` transform."""
-    transform = crop_transform(landmarks, size)
-    crop = cv2.warpAffine(image_rgb, transform, (size, size), flags=cv2.INTER_AREA,
-                          borderMode=cv2.BORDER_REPLICATE)
-    moved = landmarks @ transform[:, :2].T + transform[:, 2]
-    return crop, moved, transform
-
-
-def load_folder(folder: str, size: int) -> Dict[str, np.ndarray]:
-    """Every image in ``folder`` with a ``.pts`` beside it, as aligned crops."""
+def load_folder(folder: str, size: int, template: Optional[np.ndarray] = None
+                ) -> Dict[str, np.ndarray]:
+    """Every image in ``folder`` with a ``.pts`` beside it, as crops aligned
+    to ``template`` (:func:`tfface.faces.align.align_face`)."""
+    from tfface.faces.align import align_face
+    from tfface.faces.image_io import read_image
     images, landmarks = [], []
     for path in sorted(glob.glob(os.path.join(folder, "*"))):
         stem, ext = os.path.splitext(path)
         if ext.lower() not in IMAGE_EXTENSIONS or not os.path.isfile(stem + ".pts"):
             continue
-        bgr = cv2.imread(path, cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise TfFaceError(f"{path}: unreadable image; remove or replace it")
-        crop, moved, _ = crop_face(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), read_pts(stem + ".pts"),
-                                   size)
-        images.append(crop.astype(np.float32))
-        landmarks.append(moved.astype(np.float32))
+        aligned = align_face(read_image(path), read_pts(stem + ".pts"), size, template)
+        images.append(aligned.crop.astype(np.float32))
+        landmarks.append(aligned.landmarks.astype(np.float32))
     if not images:
         raise TfFaceError(f"{folder}: no images with .pts annotations; put photo.jpg beside "
                           "photo.pts")

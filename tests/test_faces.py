@@ -1,0 +1,140 @@
+"""Faces in photos: robust reading, dlib detection vs human annotations,
+alignment round trips, and `tfface prepare` on a folder with bad files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import shared_path
+from tfface.data.folder import read_pts
+from tfface.faces import ImageReadError, align_face, default_template, read_image
+
+PHOTOS = ("breakingbad.jpg", "takeo.ppm")
+
+
+def _eye_corner_distance(points: np.ndarray) -> float:
+    return float(np.linalg.norm(points[36] - points[45]))
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_detector_finds_annotated_face_within_error(name):
+    pytest.importorskip("dlib")
+    from tfface.faces.landmarks import FaceLandmarker
+    path = shared_path("faces", name)
+    truth = read_pts(os.path.splitext(path)[0] + ".pts")
+    faces = FaceLandmarker()(read_image(path))
+    errors = [np.linalg.norm(f.landmarks - truth, axis=1).mean() / _eye_corner_distance(truth)
+              for f in faces]
+    best = int(np.argmin(errors))
+    # Measured 4.4% and 4.6%; dlib's predictor reports ~5% on 300-W.
+    assert errors[best] < 0.08
+    box = faces[best].box
+    assert box[0] < truth[:, 0].mean() < box[2] and box[1] < truth[:, 1].mean() < box[3]
+    assert faces[best].problem is None
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_alignment_round_trip_and_pixels(name):
+    path = shared_path("faces", name)
+    photo = read_image(path)
+    truth = read_pts(os.path.splitext(path)[0] + ".pts")
+    aligned = align_face(photo, truth, 128)
+    # Landmarks back in the photo within 1 px (here: to rounding).
+    assert np.abs(aligned.to_photo(aligned.landmarks) - truth).max() < 1e-6
+    # The crop centroid sits on the template centroid.
+    np.testing.assert_allclose(aligned.landmarks.mean(0),
+                               (default_template() * 128 - 0.5).mean(0), atol=1e-6)
+    # Crop pixels are the photo's pixels at the mapped positions (checked
+    # where the photo is smooth, with an independent bilinear lookup).
+    inverse = aligned.inverse
+    blurred = cv2.GaussianBlur(photo, (0, 0), 3 / aligned.transform[0, 0])
+    smooth_crop = align_face(blurred, truth, 128).crop.astype(float)
+    ys, xs = np.mgrid[40:90:7, 40:90:7]
+    points = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float64)
+    in_photo = points @ inverse[:, :2].T + inverse[:, 2]
+    lookup = cv2.remap(blurred, in_photo[:, :1].astype(np.float32), in_photo[:, 1:].astype(
+        np.float32), cv2.INTER_LINEAR).reshape(-1, 3).astype(float)
+    assert np.abs(lookup - smooth_crop[ys.ravel(), xs.ravel()]).mean() < 3.0
+
+
+def _write(path, array, **kwargs):
+    Image.fromarray(array).save(path, **kwargs)
+
+
+def test_read_image_formats_and_reasons(tmp_path):
+    rgb = np.random.default_rng(0).integers(0, 255, (30, 40, 3), dtype=np.uint8)
+    _write(tmp_path / "gray.png", rgb[..., 0])
+    _write(tmp_path / "rgba.png", np.dstack([rgb, np.full((30, 40), 7, np.uint8)]))
+    _write(tmp_path / "deep.png", rgb[..., 0].astype(np.uint16) * 257)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to view
+    yy, xx = np.mgrid[0:30, 0:40]
+    ramps = np.dstack([xx * 6, yy * 8, np.full_like(xx, 128)]).astype(np.uint8)
+    Image.fromarray(ramps).save(tmp_path / "rotated.jpg", exif=exif, quality=100)
+    gray = read_image(str(tmp_path / "gray.png"))
+    assert gray.shape == (30, 40, 3) and (gray[..., 0] == rgb[..., 0]).all()
+    np.testing.assert_array_equal(read_image(str(tmp_path / "rgba.png")), rgb)
+    np.testing.assert_array_equal(read_image(str(tmp_path / "deep.png"))[..., 1], rgb[..., 0])
+    rotated = read_image(str(tmp_path / "rotated.jpg"))
+    assert rotated.shape == (40, 30, 3)  # upright: EXIF orientation applied
+    assert np.abs(rotated.astype(int) - np.rot90(ramps, -1)).mean() < 3  # JPEG noise
+
+    (tmp_path / "notes.jpg").write_text("not an image")
+    data = (tmp_path / "rotated.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[:len(data) // 2])
+    expected = {"missing.jpg": "missing", "notes.jpg": "not_an_image", "cut.jpg": "truncated"}
+    for name, reason in expected.items():
+        with pytest.raises(ImageReadError) as error:
+            read_image(str(tmp_path / name))
+        assert error.value.reason == reason and name in str(error.value)
+    with pytest.raises(ImageReadError) as error:
+        read_image(str(tmp_path / "gray.png"), max_megapixels=0.001)
+    assert error.value.reason == "too_large"
+
+
+def test_prepare_folder_with_bad_files(tmp_path):
+    pytest.importorskip("dlib")
+    from tfface.cli import main
+    from tfface.data.records import records_dataset
+    faces = shared_path("faces")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(os.path.join(faces, "takeo.ppm"), photos)
+    shutil.copy(os.path.join(faces, "takeo.pts"), photos)
+    shutil.copy(os.path.join(faces, "breakingbad.jpg"), photos)  # no .pts: detected
+    data = open(os.path.join(faces, "breakingbad.jpg"), "rb").read()
+    (photos / "corrupt.jpg").write_bytes(data[:len(data) // 3])
+    (photos / "readme.csv").write_text("a,b\n")
+    ramp = np.tile(np.linspace(0, 255, 160, dtype=np.uint8), (120, 1))
+    _write(photos / "sky.png", np.dstack([ramp] * 3))
+    out = tmp_path / "shards"
+    args = ["prepare", "--images", str(photos), "--out", str(out), "--size", "96",
+            "--shard-size", "3", "--workers", "1"]
+    assert main(args) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    reasons = {os.path.basename(s["file"]): s["reason"] for s in manifest["skips"]}
+    assert reasons == {"corrupt.jpg": "truncated", "readme.csv": "not_an_image",
+                       "sky.png": "no_face"}
+    used = {os.path.basename(u["file"]): u for u in manifest["used_files"]}
+    assert used["takeo.ppm"]["landmarks"] == "pts" and used["breakingbad.jpg"]["faces"] >= 1
+    assert manifest["examples"] == 1 + used["breakingbad.jpg"]["faces"]
+    assert sorted(os.listdir(out)) == ["manifest.json", "shard-00000.tfrecord",
+                                       "shard-00000.tfrecord.json", "shard-00001.tfrecord",
+                                       "shard-00001.tfrecord.json"]
+    images, landmarks = next(iter(records_dataset(str(out), 96, batch_size=manifest["examples"],
+                                                  augment=False)))
+    assert images.shape == (manifest["examples"], 96, 96, 3)
+    template = default_template() * 96 - 0.5
+    # every crop is aligned: its landmarks lie near the template
+    assert np.abs(landmarks.numpy() - template).mean(axis=(1, 2)).max() < 6
+    # Re-running resumes: finished shards are kept as they are.
+    stamp = os.path.getmtime(out / "shard-00000.tfrecord")
+    assert main(args) == 0
+    assert os.path.getmtime(out / "shard-00000.tfrecord") == stamp

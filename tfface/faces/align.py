@@ -1,0 +1,87 @@
+"""Alignment: a scale + shift that puts 68 landmarks onto the mean-face template.
+
+The template is where the morphable model's mean face, neutral pose, lands
+in the renderer's image, so an aligned photo crop looks like what the
+encoder saw in training. No in-plane rotation is removed (as in
+Deep3DFaceRecon): the head pose the encoder predicts is the pose in the
+photo. The inverse transform maps crop results back to the photo.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import cv2
+import numpy as np
+
+
+def mean_face_template(renderer) -> np.ndarray:
+    """``[68, 2]`` mean-face landmarks of a renderer, as fractions of its image size."""
+    layout = renderer.layout
+    points = renderer.landmarks(layout.zeros(1)).numpy()[0]
+    height, width = renderer.image_size
+    return (points + 0.5) / np.array([width, height], np.float64)
+
+
+@functools.lru_cache(maxsize=1)
+def default_template() -> np.ndarray:
+    """The embedded demo model's template (used when no model is given)."""
+    from tfface.layers import Renderer
+    from tfface.morphable import demo_model
+    return mean_face_template(Renderer.from_model(demo_model(), (64, 64)))
+
+
+@dataclasses.dataclass
+class AlignedFace:
+    """A crop ``[S, S, 3]`` uint8 RGB, its ``landmarks`` ``[68, 2]`` (crop
+    pixels) and ``transform`` ``[2, 3]`` (photo -> crop pixels)."""
+
+    crop: np.ndarray
+    landmarks: np.ndarray
+    transform: np.ndarray
+
+    @property
+    def inverse(self) -> np.ndarray:
+        """``[2, 3]`` crop -> photo pixels."""
+        return cv2.invertAffineTransform(self.transform)
+
+    def to_photo(self, points: np.ndarray) -> np.ndarray:
+        """``[..., 2]`` crop pixels -> photo pixels."""
+        return apply_transform(self.inverse, points)
+
+
+def apply_transform(transform: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Apply a ``[2, 3]`` affine map to points ``[..., 2]``."""
+    return points @ np.asarray(transform)[:, :2].T + np.asarray(transform)[:, 2]
+
+
+def alignment_transform(landmarks: np.ndarray, size: int, template: np.ndarray) -> np.ndarray:
+    """``[2, 3]`` least-squares scale + shift from photo ``landmarks`` ``[68, 2]``
+    onto ``template * size`` (pixel centres at integers)."""
+    target = np.asarray(template, np.float64) * size - 0.5
+    source = np.asarray(landmarks, np.float64)
+    source_c, target_c = source - source.mean(0), target - target.mean(0)
+    scale = float((source_c * target_c).sum() / (source_c ** 2).sum())
+    shift = target.mean(0) - scale * source.mean(0)
+    return np.array([[scale, 0.0, shift[0]], [0.0, scale, shift[1]]])
+
+
+def align_face(image_rgb: np.ndarray, landmarks: np.ndarray, size: int,
+               template: np.ndarray = None) -> AlignedFace:
+    """Crop ``image_rgb`` ``[H, W, 3]`` so ``landmarks`` ``[68, 2]`` sit on the template.
+
+    Pixels outside the photo are filled by replicating its border. A crop
+    that shrinks the photo is warped at ``k`` times its size and then area-
+    averaged down, so it does not alias.
+    """
+    template = default_template() if template is None else template
+    transform = alignment_transform(landmarks, size, template)
+    k = int(min(8, max(1, np.ceil(1.0 / transform[0, 0]))))
+    # crop pixel c covers big pixels k*c .. k*c + k - 1, centred at k*c + (k - 1) / 2
+    big = k * transform + np.array([[0, 0, (k - 1) / 2], [0, 0, (k - 1) / 2]])
+    crop = cv2.warpAffine(image_rgb, big, (size * k, size * k), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+    if k > 1:
+        crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+    return AlignedFace(crop, apply_transform(transform, landmarks), transform)

@@ -1,0 +1,163 @@
+"""``tfface prepare``: a folder of photos -> TFRecord shards of aligned faces + manifest.
+
+Photos are taken in sorted order, ``shard_size`` per shard. Each shard is
+written with a JSON sidecar (its photos, used faces and skip reasons) only
+when complete, so re-running skips finished shards and nothing is ever
+half-written. ``manifest.json`` sums up the sidecars.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from tfface.errors import TfFaceError
+from tfface.io_utils import atomic_output
+
+SIDE_FILES = (".pts", ".json", ".txt", ".md")
+
+
+def list_photos(folder: str) -> List[str]:
+    """Every regular, non-hidden file in ``folder`` except annotation files."""
+    if not os.path.isdir(folder):
+        raise TfFaceError(f"{folder}: no such folder; give the folder of photos with --images")
+    names = sorted(n for n in os.listdir(folder) if not n.startswith("."))
+    return [os.path.join(folder, n) for n in names
+            if os.path.isfile(os.path.join(folder, n)) and not n.lower().endswith(SIDE_FILES)]
+
+
+def annotation_path(photo: str, landmarks_dir: Optional[str]) -> str:
+    stem = os.path.splitext(os.path.basename(photo))[0] + ".pts"
+    return os.path.join(landmarks_dir or os.path.dirname(photo), stem)
+
+
+def photo_faces(photo: str, landmarks_dir: Optional[str], landmarker_factory
+                ) -> Dict[str, Any]:
+    """Read one photo and find its faces: ``{"image", "faces": [[68, 2]],
+    "rejected": [reason], "source": "pts"|"detector"}``, or
+    ``{"reason", "detail"}`` when it cannot be used."""
+    from tfface.data.folder import read_pts
+    from tfface.faces.image_io import ImageReadError, read_image
+    try:
+        image = read_image(photo)
+    except ImageReadError as error:
+        return {"reason": error.reason, "detail": str(error)}
+    pts = annotation_path(photo, landmarks_dir)
+    if os.path.isfile(pts):
+        try:
+            return {"image": image, "faces": [read_pts(pts)], "rejected": [], "source": "pts"}
+        except TfFaceError as error:
+            return {"reason": "bad_annotation", "detail": str(error)}
+    detected = landmarker_factory()(image)
+    return {"image": image, "faces": [f.landmarks for f in detected if f.problem is None],
+            "rejected": [f.problem for f in detected if f.problem is not None],
+            "source": "detector"}
+
+
+_LANDMARKER = None
+
+
+def _landmarker():
+    global _LANDMARKER
+    if _LANDMARKER is None:
+        from tfface.faces.landmarks import FaceLandmarker
+        _LANDMARKER = FaceLandmarker()
+    return _LANDMARKER
+
+
+def _prepare_shard(job: Dict[str, Any]) -> Dict[str, Any]:
+    """Worker: align every face of the job's photos and write one shard."""
+    from tfface.data.records import make_example, write_shard
+    from tfface.faces.align import align_face
+    examples: List[bytes] = []
+    entries = []
+    for photo in job["photos"]:
+        found = photo_faces(photo, job["landmarks_dir"], _landmarker)
+        if "reason" not in found and not found["faces"]:
+            reason = found["rejected"][0] if found["rejected"] else "no_face"
+            found = {"reason": reason, "detail": f"{photo}: no usable face ({reason})"}
+        if "reason" in found:
+            entries.append({"file": photo, "status": "skipped", **found})
+            continue
+        for landmarks in found["faces"]:
+            aligned = align_face(found["image"], landmarks, job["size"], job["template"])
+            examples.append(make_example(aligned.crop, aligned.landmarks, photo,
+                                         aligned.transform))
+        entries.append({"file": photo, "status": "used", "faces": len(found["faces"]),
+                        "landmarks": found["source"], "rejected_faces": found["rejected"]})
+    write_shard(job["shard"], examples)
+    sidecar = {"shard": os.path.basename(job["shard"]), "photos": job["photos"],
+               "examples": len(examples), "entries": entries}
+    with atomic_output(job["shard"] + ".json") as tmp, open(tmp, "w", encoding="utf-8") as f:
+        json.dump(sidecar, f, indent=1)
+    return sidecar
+
+
+def _finished(job: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """The sidecar of an already written shard for the same photos, if any."""
+    try:
+        with open(job["shard"] + ".json", encoding="utf-8") as handle:
+            sidecar = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    if sidecar.get("photos") == job["photos"] and os.path.isfile(job["shard"]):
+        return sidecar
+    return None
+
+
+def prepare(images: str, out: str, size: int = 224, landmarks_dir: Optional[str] = None,
+            shard_size: int = 64, workers: int = 1, template: Optional[np.ndarray] = None,
+            progress: bool = True) -> Dict[str, Any]:
+    """Write aligned ``size`` crops of every face in ``images`` as shards in ``out``.
+
+    ``landmarks_dir``: where ``<photo stem>.pts`` files live (default: beside
+    the photos); photos without one go through the face detector. Returns the
+    manifest (also written to ``out/manifest.json``).
+    """
+    from tfface.data.records import shard_path
+    from tfface.faces.align import default_template
+    photos = list_photos(images)
+    if not photos:
+        raise TfFaceError(f"{images}: no files to prepare")
+    if landmarks_dir is not None and not os.path.isdir(landmarks_dir):
+        raise TfFaceError(f"{landmarks_dir}: no such folder for --landmarks")
+    os.makedirs(out, exist_ok=True)
+    template = default_template() if template is None else template
+    jobs = [{"photos": photos[i:i + shard_size], "shard": shard_path(out, i // shard_size),
+             "landmarks_dir": landmarks_dir, "size": size, "template": template}
+            for i in range(0, len(photos), shard_size)]
+    sidecars = {job["shard"]: _finished(job) for job in jobs}
+    todo = [job for job in jobs if sidecars[job["shard"]] is None]
+    bar = tqdm(total=len(photos), initial=len(photos) - sum(len(j["photos"]) for j in todo),
+               unit="photo", disable=not progress)
+    if workers > 1 and len(todo) > 1:
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            for sidecar in pool.imap_unordered(_prepare_shard, todo):
+                sidecars[os.path.join(out, sidecar["shard"])] = sidecar
+                bar.update(len(sidecar["photos"]))
+    else:
+        for job in todo:
+            sidecars[job["shard"]] = _prepare_shard(job)
+            bar.update(len(job["photos"]))
+    bar.close()
+    return write_manifest(out, images, size, [sidecars[job["shard"]] for job in jobs])
+
+
+def write_manifest(out: str, images: str, size: int,
+                   sidecars: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+    entries = [e for s in sidecars for e in s["entries"]]
+    skipped = [e for e in entries if e["status"] == "skipped"]
+    manifest = {"images": images, "size": size, "photos": len(entries),
+                "used": len(entries) - len(skipped), "skipped": len(skipped),
+                "examples": sum(s["examples"] for s in sidecars),
+                "shards": [s["shard"] for s in sidecars], "skips": skipped,
+                "used_files": [e for e in entries if e["status"] == "used"]}
+    path = os.path.join(out, "manifest.json")
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(manifest, handle, indent=1)
+    return manifest
