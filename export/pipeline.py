@@ -13,7 +13,7 @@ import numpy as np
 from export import FORMATS
 from export.converters import to_onnx, to_savedmodel, to_tflite, write_bytes_atomic
 from export.parity import MESH_TOLERANCE_PCT, format_table, parity_report
-from export.signature import describe, write_sidecar
+from export.signature import describe, embed_tflite_metadata, write_sidecar
 from tfface.errors import TfFaceError
 from tfface.morphable import MorphableModel
 from tfface.params import FaceParams
@@ -37,9 +37,12 @@ def export_encoder(encoder: keras.Model, layout: FaceParams, model: MorphableMod
     staging = tempfile.mkdtemp(prefix=".tfface-export-", dir=folder)
     try:
         staged = os.path.join(staging, os.path.basename(out.rstrip("/")) or "model")
+        description = describe(layout, int(encoder.input_shape[1]), fmt,
+                               int8_io and fmt == "tflite-int8")
         if fmt.startswith("tflite"):
             variant = fmt.split("-", 1)[1]
-            write_bytes_atomic(staged, to_tflite(encoder, variant, samples, int8_io))
+            write_bytes_atomic(staged, embed_tflite_metadata(
+                to_tflite(encoder, variant, samples, int8_io), description))
         elif fmt == "onnx":
             write_bytes_atomic(staged, to_onnx(encoder))
         else:
@@ -57,8 +60,7 @@ def export_encoder(encoder: keras.Model, layout: FaceParams, model: MorphableMod
         if os.path.isdir(out):
             shutil.rmtree(out)
         os.replace(staged, out)
-        write_sidecar(out, describe(layout, int(encoder.input_shape[1]), fmt,
-                                    int8_io and fmt == "tflite-int8"))
+        write_sidecar(out, description)
         return report
     finally:
         shutil.rmtree(staging, ignore_errors=True)

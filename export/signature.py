@@ -1,9 +1,12 @@
-"""The exported model's contract for app developers, written as a JSON sidecar."""
+"""The exported model's contract for app developers: a JSON sidecar, and
+embedded in ``.tflite`` files as model metadata."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, Dict
+from typing import Any, Dict, Optional
+
+import numpy as np
 
 from tfface.params import FaceParams
 
@@ -21,8 +24,8 @@ def describe(layout: FaceParams, input_size: int, fmt: str, int8_io: bool = Fals
         "format": fmt,
         "input": {"name": "image", "shape": [1, input_size, input_size, 3],
                   "dtype": "int8" if int8_io else "float32",
-                  "layout": "NHWC, RGB", "range": "0..255 (an aligned face crop, see "
-                  "tfface.data.folder.crop_face)" + ("; int8 = quantized with the input "
+                  "layout": "NHWC, RGB", "range": "0..255 (a face crop aligned to the mean-face "
+                  "template, see tfface.faces.align.align_face)" + ("; int8 = quantized with the input "
                                                      "scale/zero point" if int8_io else "")},
         "output": {"name": "params", "shape": [1, layout.size],
                    "dtype": "int8" if int8_io else "float32",
@@ -43,3 +46,33 @@ def write_sidecar(model_path: str, description: Dict[str, Any]) -> str:
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(description, handle, indent=2)
     return path
+
+
+METADATA_NAME = "tfface_signature"
+"""Name of the TFLite ``Model.metadata`` entry holding :func:`describe`'s JSON."""
+
+
+def embed_tflite_metadata(tflite: bytes, description: Dict[str, Any]) -> bytes:
+    """Add ``description`` as UTF-8 JSON in a ``Model.metadata`` entry
+    (:data:`METADATA_NAME`) of a ``.tflite`` flatbuffer (TF's flatbuffer_utils)."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(tflite))
+    buffer = schema.BufferT()
+    buffer.data = np.frombuffer(json.dumps(description).encode(), np.uint8)
+    model.buffers.append(buffer)
+    entry = schema.MetadataT()
+    entry.name, entry.buffer = METADATA_NAME, len(model.buffers) - 1
+    model.metadata = list(model.metadata or []) + [entry]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def read_tflite_metadata(path: str) -> Optional[Dict[str, Any]]:
+    """The embedded description of a ``.tflite`` file, or None."""
+    from tensorflow.lite.tools import flatbuffer_utils
+    model = flatbuffer_utils.read_model(path)
+    for entry in model.metadata or []:
+        name = entry.name.decode() if isinstance(entry.name, bytes) else entry.name
+        if name == METADATA_NAME:
+            return json.loads(bytes(model.buffers[entry.buffer].data).decode())
+    return None

@@ -66,6 +66,9 @@ def test_format_round_trip_with_parity(encoder_setup, demo, tmp_path, fmt, path)
     groups = {g["name"]: g for g in sidecar["output"]["groups"]}
     assert groups["expression"]["names"][0] == "jawOpen"
     assert groups["rotation"]["offset"] == layout.slices["rotation"].start
+    if fmt.startswith("tflite"):  # the same description is embedded in the model file
+        from export.signature import read_tflite_metadata
+        assert read_tflite_metadata(out) == sidecar
 
 
 def test_int8_model_holds_int8_weights(encoder_setup, demo, tmp_path):
