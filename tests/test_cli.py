@@ -10,17 +10,20 @@ from tfface.cli import main
 from tfface.morphable import demo_model
 
 
-def test_demo_writes_a_rendered_face_and_mesh(tmp_path, capsys):
+def test_demo_reconstructs_synthetic_photos(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--count", "2", "--size", "96"]) == 0
     image = cv2.imread(str(out / "demo_faces.png"))
-    assert image.shape == (96, 192, 3)
+    assert image.shape == (96, 4 * 96, 3)  # two rows of photo | reconstruction, side by side
     face = image[:, :96].astype(float)
     background = face[2, 2]
     assert np.abs(face - background).sum(-1).astype(bool).mean() > 0.2  # a face covers the frame
-    mesh = trimesh.load(str(out / "demo_face.obj"), process=False)
+    mesh = trimesh.load(str(out / "face0_face0.obj"), process=False)
     assert len(mesh.vertices) == demo_model().num_vertices
-    assert sorted(os.listdir(out)) == ["demo_face.obj", "demo_faces.png"]
+    assert sorted(os.listdir(out)) == sorted(
+        ["demo_faces.png"] + [f"face{i}{suffix}" for i in range(2) for suffix in
+                              (".png", ".pts", "_face0.obj", "_face0.json", "_overlay.png")])
+    assert "recovered" in capsys.readouterr().out
 
 
 def test_bad_model_gives_one_line_error_and_exit_code(tmp_path):

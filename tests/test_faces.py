@@ -116,7 +116,7 @@ def test_prepare_folder_with_bad_files(tmp_path):
     _write(photos / "sky.png", np.dstack([ramp] * 3))
     out = tmp_path / "shards"
     args = ["prepare", "--images", str(photos), "--out", str(out), "--size", "96",
-            "--shard-size", "3", "--workers", "1"]
+            "--shard-size", "3", "--workers", "2"]  # two shards, two processes
     assert main(args) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     reasons = {os.path.basename(s["file"]): s["reason"] for s in manifest["skips"]}

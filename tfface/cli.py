@@ -1,7 +1,9 @@
 """The ``tfface`` command line.
 
-Exit codes: 0 success, 2 bad argument or input file, 3 bad model file,
-1 unexpected internal error (with traceback).
+Exit codes: 0 success, 2 bad argument or input file (missing, unreadable,
+no face found, unsupported video, unwritable output), 3 bad model file,
+4 a folder run where some files failed (each is listed), 1 unexpected
+internal error (with traceback).
 """
 
 from __future__ import annotations
@@ -27,25 +29,40 @@ def demo_params(layout, count: int, seed: int) -> np.ndarray:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Render faces of the (demo) model with landmarks; write PNG + coloured mesh."""
+    """The main job on faces with known answers: render synthetic photos of the
+    demo model (+ their .pts landmarks), reconstruct them with the shipped
+    encoder, write meshes, params and overlays, and compare with the truth."""
+    from tfface.data.synthetic import random_backgrounds
     from tfface.layers import Renderer
-    from tfface.mesh_io import write_mesh
-    from tfface.overlay import draw_landmarks, grid, to_uint8, write_image
+    from tfface.data.folder import write_pts
+    from tfface.outputs import overlay, write_reconstruction
+    from tfface.overlay import grid, to_uint8, write_image
+    from tfface.reconstruct import FaceReconstructor
 
-    model = load_model(args.model)
-    renderer = Renderer.from_model(model, (args.size, args.size))
+    reconstructor = FaceReconstructor(args.encoder, args.model)
+    out = _output_folder(args.out)
+    renderer = Renderer.from_model(reconstructor.model, (args.size, args.size))
     params = demo_params(renderer.layout, args.count, args.seed)
-    background = np.full((args.count, args.size, args.size, 3), 0.25, np.float32)
-    out = renderer(params, background)
-    images = [draw_landmarks(to_uint8(img), lms) for img, lms in
-              zip(out["image"].numpy(), out["landmarks2d"].numpy())]
-    os.makedirs(args.out, exist_ok=True)
-    png = os.path.join(args.out, "demo_faces.png")
-    write_image(png, grid(images, columns=min(4, args.count)))
-    mesh = os.path.join(args.out, "demo_face.obj")
-    write_mesh(mesh, out["vertices"].numpy()[0], model.triangles, out["colors"].numpy()[0])
-    print(f"model {model.name}: {model.num_vertices} vertices, {model.num_triangles} triangles")
-    print(f"wrote {png} ({args.count} faces with 68 landmarks) and {mesh}")
+    backgrounds = random_backgrounds(args.count, (args.size, args.size),
+                                     np.random.default_rng(args.seed))
+    rendered = renderer(params, backgrounds)
+    rows = []
+    for i, (image, landmarks) in enumerate(zip(rendered["image"].numpy(),
+                                               rendered["landmarks2d"].numpy())):
+        photo = to_uint8(image)
+        write_image(os.path.join(out, f"face{i}.png"), photo)
+        write_pts(os.path.join(out, f"face{i}.pts"), landmarks)
+        faces = reconstructor.reconstruct(photo, [landmarks], fit_steps=args.fit)
+        write_reconstruction(out, f"face{i}", photo, faces, reconstructor, ("obj",))
+        truth = np.degrees(renderer.layout.split_numpy(params[i])["rotation"])
+        found = np.array([faces[0].pose[k] for k in ("pitch", "yaw", "roll")])
+        print(f"face{i}: pose (pitch, yaw, roll) true {np.round(truth, 1)} recovered "
+              f"{np.round(found, 1)} degrees; landmark residual {faces[0].quality:.3f}")
+        rows.append(np.concatenate([photo, overlay(photo, faces, reconstructor)], 1))
+    summary = os.path.join(out, "demo_faces.png")
+    write_image(summary, grid(rows, columns=2))
+    print(f"wrote {summary} (photo | reconstruction) and face*.obj/.json/_overlay.png in {out}; "
+          f"try: tfface reconstruct {os.path.join(out, 'face1.png')}")
     return 0
 
 
@@ -109,16 +126,113 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _photo_landmarks(path: str) -> Optional[List[np.ndarray]]:
+    """The 68 landmarks of ``<photo>.pts`` when it exists (else None: detect)."""
+    from tfface.data.folder import read_pts
+    pts = os.path.splitext(path)[0] + ".pts"
+    return [read_pts(pts)] if os.path.isfile(pts) else None
+
+
+def _reconstruct_photo(reconstructor, path: str, out: str, formats, fit_steps: int) -> List:
+    from tfface.faces import read_image
+    from tfface.outputs import write_reconstruction
+    photo = read_image(path)
+    faces = reconstructor.reconstruct(photo, _photo_landmarks(path), fit_steps=fit_steps)
+    if not faces:
+        raise TfFaceError(f"{path}: no face found; use a photo with a frontal face of at least "
+                          "40 px, or put 68 landmarks in a .pts file beside it")
+    stem = os.path.splitext(os.path.basename(path))[0]
+    write_reconstruction(out, stem, photo, faces, reconstructor, formats)
+    return faces
+
+
+def _mesh_formats(text: str) -> List[str]:
+    from tfface.mesh_io import MESH_FORMATS
+    formats = [f.strip() for f in text.split(",") if f.strip()]
+    unknown = sorted(set(formats) - set(MESH_FORMATS))
+    if unknown:
+        raise TfFaceError(f"--format {','.join(unknown)}: unknown; use any of {MESH_FORMATS}")
+    return formats
+
+
+def _output_folder(path: str) -> str:
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        raise TfFaceError(f"{path}: cannot create output folder ({error.strerror}); "
+                          "choose another --out") from None
+    return path
+
+
+def cmd_reconstruct(args: argparse.Namespace) -> int:
+    """Photo, folder of photos or video -> meshes, params.json, overlays."""
+    from tfface.faces.prepare import list_photos
+    from tfface.reconstruct import FaceReconstructor
+    from tfface.video import VIDEO_EXTENSIONS, reconstruct_video
+    formats = _mesh_formats(args.format)
+    if not os.path.exists(args.input):
+        raise TfFaceError(f"{args.input}: no such file or folder")
+    reconstructor = FaceReconstructor(args.encoder, args.model)
+    out = _output_folder(args.out)
+    if os.path.splitext(args.input)[1].lower() in VIDEO_EXTENSIONS:
+        summary = reconstruct_video(reconstructor, args.input, out, smoothing=not args.no_smoothing,
+                                    fit_steps=args.fit)
+        print(f"{summary['frames_with_face']} of {summary['frames']} frames with a face; wrote "
+              f"{summary['video']} and {summary['params']}")
+        return 0
+    if os.path.isfile(args.input):
+        for i, face in enumerate(_reconstruct_photo(reconstructor, args.input, out, formats,
+                                                    args.fit)):
+            _print_face(f"face {i}", face)
+        print(f"wrote {out}")
+        return 0
+    from tqdm import tqdm
+    failures = []
+    photos = list_photos(args.input)
+    done = 0
+    for path in tqdm(photos, unit="photo"):
+        try:
+            done += len(_reconstruct_photo(reconstructor, path, out, formats, args.fit)) > 0
+        except TfFaceError as error:
+            failures.append(str(error))
+    print(f"{done} of {len(photos)} photos reconstructed into {out}")
+    for failure in failures:
+        print(f"  skipped {failure}")
+    return 4 if failures else 0
+
+
+def _print_face(label: str, face) -> None:
+    pose = ", ".join(f"{k} {v:+.1f}" for k, v in face.pose.items())
+    line = f"{label}: pose ({pose}) degrees, landmark residual {face.quality:.3f}"
+    if face.fit is not None:
+        line += f", fit loss {face.fit['before']['loss']:.4f} -> {face.fit['after']['loss']:.4f}"
+    print(line)
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    """Per-photo analysis-by-synthesis from the encoder's output."""
+    from tfface.reconstruct import FaceReconstructor
+    formats = _mesh_formats(args.format)
+    reconstructor = FaceReconstructor(args.encoder, args.model)
+    for i, face in enumerate(_reconstruct_photo(reconstructor, args.photo,
+                                                _output_folder(args.out), formats, args.steps)):
+        _print_face(f"face {i}", face)
+    print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tfface.morphable.convert import FORMATS
     parser = argparse.ArgumentParser(prog="tfface", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="render faces of a model (demo model by default)")
+    demo = sub.add_parser("demo", help="reconstruct synthetic photos with known answers")
     demo.add_argument("--model", help="model .npz (default: the embedded demo model)")
+    demo.add_argument("--encoder", help="encoder for --model (default: the shipped encoder)")
     demo.add_argument("--out", default="tfface_demo", help="output folder")
-    demo.add_argument("--count", type=int, default=8, help="number of faces")
+    demo.add_argument("--count", type=int, default=6, help="number of faces")
     demo.add_argument("--size", type=int, default=256, help="image size in pixels")
+    demo.add_argument("--fit", type=int, default=0, metavar="N", help="fitting steps per face")
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=cmd_demo)
 
@@ -154,6 +268,27 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--shard-size", type=int, default=64, help="photos per shard")
     prep.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     prep.set_defaults(func=cmd_prepare)
+
+    def reconstruction_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--out", default="tfface_out", help="output folder")
+        command.add_argument("--format", default="obj", help="mesh formats: obj,ply,glb")
+        command.add_argument("--encoder", help="encoder .keras/.tflite/.onnx (default: shipped)")
+        command.add_argument("--model", help="morphable model .npz (default: demo model)")
+
+    rec = sub.add_parser("reconstruct", help="photo, folder or video -> 3D faces")
+    rec.add_argument("input", help="photo, folder of photos, or video (.mp4 .avi .mov ...)")
+    reconstruction_options(rec)
+    rec.add_argument("--fit", type=int, default=0, metavar="N",
+                     help="refine each face with N fitting steps")
+    rec.add_argument("--no-smoothing", action="store_true",
+                     help="videos: no One-Euro smoothing of pose and expression")
+    rec.set_defaults(func=cmd_reconstruct)
+
+    fit = sub.add_parser("fit", help="fit the model to a photo (analysis-by-synthesis)")
+    fit.add_argument("photo")
+    reconstruction_options(fit)
+    fit.add_argument("--steps", type=int, default=100, help="fitting steps")
+    fit.set_defaults(func=cmd_fit)
     return parser
 
 

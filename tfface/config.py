@@ -27,7 +27,7 @@ DEFAULTS: Dict[str, Any] = {
         "augment": True,
     },
     "losses": {
-        "landmark": 10.0,                # landmark_loss is in image-size units
+        "landmark": 100.0,               # landmark_loss is in image-size units
         "photometric": 1.0,
         "robust_photometric": True,
         "regularization": {"identity": 1.0e-3, "expression": 1.0e-3, "albedo": 1.0e-3},

@@ -11,9 +11,31 @@ from tfface.layers.renderer import Renderer
 from tfface.layers.serialization import PACKAGE
 from tfface.losses import landmark_loss, photometric_loss, regularization_loss
 
-DEFAULT_LOSS_WEIGHTS = {"landmark": 10.0, "photometric": 1.0}
+DEFAULT_LOSS_WEIGHTS = {"landmark": 100.0, "photometric": 1.0}
 DEFAULT_REGULARIZATION = {"identity": 1e-3, "expression": 1e-3, "albedo": 1e-3}
 LOSS_TERMS = ("landmark", "photometric", "regularization")
+
+
+def face_loss_terms(renderer: Renderer, params: tf.Tensor, image: tf.Tensor,
+                    landmarks: tf.Tensor, loss_weights: Mapping[str, float],
+                    regularization: Mapping[str, float], landmark_weights=None,
+                    robust_photometric: bool = True) -> Dict[str, tf.Tensor]:
+    """The three losses of rendering ``params`` ``[B, P]`` against ``image``
+    ``[B, S, S, 3]`` (0..255) and ``landmarks`` ``[B, 68, 2]``: unweighted
+    scalar terms and their weighted sum ``loss``. Training and per-image
+    fitting both use it."""
+    target = image / 255.0
+    out = renderer(params, target)
+    size = float(renderer.image_size[1])
+    terms = {
+        "landmark": landmark_loss(out["landmarks2d"], landmarks, size, landmark_weights),
+        "photometric": photometric_loss(out["image"], target, out["mask"],
+                                        robust=robust_photometric),
+        "regularization": regularization_loss(params, renderer.layout, regularization),
+    }
+    terms["loss"] = terms["regularization"] + sum(
+        loss_weights.get(name, 0.0) * terms[name] for name in ("landmark", "photometric"))
+    return terms
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -53,21 +75,9 @@ class FaceAutoencoder(keras.Model):
                       ) -> Dict[str, tf.Tensor]:
         """Unweighted loss terms (scalars) and their weighted sum ``loss``."""
         image = tf.cast(image, tf.float32)
-        params = self.encoder(image, training=training)
-        target = image / 255.0
-        out = self.renderer(params, target)
-        size = float(self.renderer.image_size[1])
-        terms = {
-            "landmark": landmark_loss(out["landmarks2d"], landmarks, size,
-                                      self.landmark_weights),
-            "photometric": photometric_loss(out["image"], target, out["mask"],
-                                            robust=self.robust_photometric),
-            "regularization": regularization_loss(params, self.renderer.layout,
-                                                  self.regularization),
-        }
-        terms["loss"] = terms["regularization"] + sum(
-            self.loss_weights.get(name, 0.0) * terms[name] for name in ("landmark", "photometric"))
-        return terms
+        return face_loss_terms(self.renderer, self.encoder(image, training=training), image,
+                               landmarks, self.loss_weights, self.regularization,
+                               self.landmark_weights, self.robust_photometric)
 
     def train_step(self, data):
         image, landmarks, _ = keras.utils.unpack_x_y_sample_weight(data)

@@ -30,6 +30,13 @@ class KerasEncoder(EncoderRuntime):
         self.model = keras.saving.load_model(path, compile=False)
         self.input_size = int(self.model.input_shape[1])
 
+    @classmethod
+    def from_model(cls, model) -> "KerasEncoder":
+        """Wrap an in-memory encoder ``keras.Model``."""
+        runtime = cls.__new__(cls)
+        runtime.model, runtime.input_size = model, int(model.input_shape[1])
+        return runtime
+
     def predict(self, images):
         return np.asarray(self.model.predict(np.asarray(images, np.float32), verbose=0))
 

@@ -68,7 +68,9 @@ def build_dataset(config: Dict[str, Any], renderer: Renderer) -> tf.data.Dataset
     if data["source"] == "folder":
         arrays = load_folder(data["path"], size, mean_face_template(renderer))
     else:
-        arrays = render_synthetic(renderer, int(data["synthetic_count"]), seed=data["seed"])
+        # aligned like photos at inference, so the encoder trains on what it will see
+        arrays = render_synthetic(renderer, int(data["synthetic_count"]), seed=data["seed"],
+                                  aligned=True)
     return arrays_dataset(arrays, data["batch_size"], data["seed"], data["augment"])
 
 

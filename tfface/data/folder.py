@@ -27,6 +27,14 @@ def read_pts(path: str) -> np.ndarray:
     return points
 
 
+def write_pts(path: str, landmarks: np.ndarray) -> None:
+    """``[68, 2]`` pixel coordinates -> iBUG ``.pts`` file."""
+    from tfface.io_utils import atomic_output
+    body = "\n".join(f"{x:.3f} {y:.3f}" for x, y in np.asarray(landmarks))
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(f"version: 1\nn_points: {len(landmarks)}\n{{\n{body}\n}}\n")
+
+
 def load_folder(folder: str, size: int, template: Optional[np.ndarray] = None
                 ) -> Dict[str, np.ndarray]:
     """Every image in ``folder`` with a ``.pts`` beside it, as crops aligned

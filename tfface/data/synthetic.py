@@ -6,6 +6,7 @@ from typing import Dict
 
 import numpy as np
 
+from tfface.faces.align import align_face, mean_face_template
 from tfface.layers.renderer import Renderer
 
 
@@ -37,12 +38,14 @@ def random_backgrounds(count: int, size, rng: np.random.Generator) -> np.ndarray
 
 
 def render_synthetic(renderer: Renderer, count: int, seed: int = 0,
-                     batch: int = 32) -> Dict[str, np.ndarray]:
+                     batch: int = 32, aligned: bool = False) -> Dict[str, np.ndarray]:
     """Render ``count`` random faces over random backgrounds.
 
     Returns a dict of numpy arrays: ``image [N, H, W, 3]`` float32 0..255,
     ``landmarks [N, 68, 2]`` pixels, ``params [N, P]``, ``vertices [N, V, 3]``
-    (world space, model units).
+    (world space, model units). With ``aligned``, images and landmarks are
+    then cropped like photos at inference (:func:`tfface.faces.align.align_face`);
+    ``params`` and ``vertices`` stay those of the uncropped render.
     """
     rng = np.random.default_rng(seed)
     params = random_params(renderer.layout, count, rng)
@@ -53,6 +56,18 @@ def render_synthetic(renderer: Renderer, count: int, seed: int = 0,
         images.append(np.clip(out["image"].numpy(), 0, 1) * 255.0)
         landmarks.append(out["landmarks2d"].numpy())
         vertices.append(out["vertices"].numpy())
-    return {"image": np.concatenate(images).astype(np.float32),
+    data = {"image": np.concatenate(images).astype(np.float32),
             "landmarks": np.concatenate(landmarks).astype(np.float32),
             "params": params, "vertices": np.concatenate(vertices).astype(np.float32)}
+    if aligned:
+        _align_in_place(data, mean_face_template(renderer))
+    return data
+
+
+def _align_in_place(data: Dict[str, np.ndarray], template: np.ndarray) -> None:
+    """Crop every image as a photo is cropped at inference (scale + shift onto
+    the mean-face template), so training sees what the encoder will see."""
+    size = data["image"].shape[1]
+    for i, (image, landmarks) in enumerate(zip(data["image"], data["landmarks"])):
+        face = align_face(image, landmarks, size, template)
+        data["image"][i], data["landmarks"][i] = face.crop, face.landmarks

@@ -56,6 +56,13 @@ def apply_transform(transform: np.ndarray, points: np.ndarray) -> np.ndarray:
     return points @ np.asarray(transform)[:, :2].T + np.asarray(transform)[:, 2]
 
 
+def compose_transforms(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """``[2, 3]`` affine map ``outer(inner(x))``."""
+    outer, inner = np.asarray(outer, np.float64), np.asarray(inner, np.float64)
+    return np.concatenate([outer[:, :2] @ inner[:, :2],
+                           (outer[:, :2] @ inner[:, 2] + outer[:, 2])[:, None]], 1)
+
+
 def alignment_transform(landmarks: np.ndarray, size: int, template: np.ndarray) -> np.ndarray:
     """``[2, 3]`` least-squares scale + shift from photo ``landmarks`` ``[68, 2]``
     onto ``template * size`` (pixel centres at integers)."""

@@ -1,0 +1,190 @@
+"""Reconstruction end to end: FaceReconstructor with the shipped encoder, per-image
+fitting, the reconstruct/fit/demo commands, videos, and bad inputs."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import cv2
+import numpy as np
+import pytest
+import trimesh
+
+from tests.conftest import shared_path
+from tfface.cli import main
+from tfface.data.folder import write_pts
+from tfface.data.synthetic import random_backgrounds, random_params
+from tfface.overlay import to_uint8, write_image
+
+
+@pytest.fixture(scope="module")
+def reconstructor():
+    from tfface.reconstruct import FaceReconstructor
+    return FaceReconstructor()
+
+
+@pytest.fixture(scope="module")
+def synthetic(reconstructor):
+    """Four 192 px photos of demo-model faces with known params and landmarks."""
+    from tfface.layers import Renderer
+    renderer = Renderer.from_model(reconstructor.model, (192, 192))
+    rng = np.random.default_rng(11)
+    params = random_params(renderer.layout, 4, rng)
+    out = renderer(params, random_backgrounds(4, (192, 192), rng))
+    return {"photos": [to_uint8(i) for i in out["image"].numpy()],
+            "landmarks": out["landmarks2d"].numpy(), "params": params, "layout": renderer.layout}
+
+
+def _pose_error(face, truth_rotation) -> float:
+    found = np.array([face.pose[k] for k in ("pitch", "yaw", "roll")])
+    return float(np.abs(found - np.degrees(truth_rotation)).max())
+
+
+def test_shipped_encoder_recovers_synthetic_pose_and_landmarks(reconstructor, synthetic):
+    rotations = synthetic["layout"].split_numpy(synthetic["params"])["rotation"]
+    for photo, landmarks, rotation in zip(synthetic["photos"], synthetic["landmarks"], rotations):
+        face, = reconstructor.reconstruct(photo, [landmarks])
+        assert face.vertices.shape == (reconstructor.model.num_vertices, 3)
+        assert face.landmarks2d.shape == (68, 2) and face.landmarks3d.shape == (68, 3)
+        # The encoder alone: pose within 10 degrees, landmarks within 15% of
+        # the eye-corner distance (mean-face baseline: 20-40%).
+        assert _pose_error(face, rotation) < 10.0
+        assert face.quality < 0.15
+        assert set(face.expressions) == set(reconstructor.layout.expression_names)
+
+
+def test_fit_lowers_loss_and_recovers_pose_from_mean_face(reconstructor, synthetic):
+    from tfface.faces.align import align_face
+    from tfface.fitting import fit_params
+    rotation = synthetic["layout"].split_numpy(synthetic["params"][1])["rotation"]
+    aligned = align_face(synthetic["photos"][1], synthetic["landmarks"][1], reconstructor.size,
+                         reconstructor.template)
+    result = fit_params(reconstructor.renderer, aligned.crop[None].astype(np.float32),
+                        aligned.landmarks[None], steps=120)
+    assert result.after["loss"] < 0.5 * result.before["loss"]
+    assert result.after["landmark"] < 0.1 * result.before["landmark"]
+    found = reconstructor.layout.split_numpy(result.params[0])["rotation"]
+    assert np.degrees(np.abs(found - rotation)).max() < 5.0
+
+
+def test_reconstruct_command_writes_loadable_outputs(reconstructor, synthetic, tmp_path):
+    photo = tmp_path / "face.png"
+    write_image(str(photo), synthetic["photos"][2])
+    write_pts(str(tmp_path / "face.pts"), synthetic["landmarks"][2])
+    out = tmp_path / "out"
+    assert main(["reconstruct", str(photo), "--out", str(out), "--format", "obj,ply",
+                 "--fit", "10"]) == 0
+    assert sorted(os.listdir(out)) == ["face_face0.json", "face_face0.obj", "face_face0.ply",
+                                       "face_overlay.png"]
+    for ext in ("obj", "ply"):
+        mesh = trimesh.load(str(out / f"face_face0.{ext}"), process=False)
+        assert len(mesh.vertices) == reconstructor.model.num_vertices
+    doc = json.loads((out / "face_face0.json").read_text())
+    assert set(doc) == {"params", "expressions", "pose_degrees", "landmarks2d", "landmarks3d",
+                        "crop_transform", "quality", "fit"}
+    assert {k: len(v) for k, v in doc["params"].items()} == reconstructor.layout.sizes
+    assert doc["fit"]["after"]["loss"] < doc["fit"]["before"]["loss"]
+    assert np.linalg.norm(np.array(doc["landmarks2d"]) - synthetic["landmarks"][2], axis=1
+                          ).mean() < 6.0
+    overlay = cv2.imread(str(out / "face_overlay.png"))
+    assert overlay.shape == (192, 192, 3)
+
+
+def test_folder_run_continues_past_bad_files(synthetic, tmp_path, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    write_image(str(photos / "good.png"), synthetic["photos"][0])
+    write_pts(str(photos / "good.pts"), synthetic["landmarks"][0])
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    out = tmp_path / "out"
+    assert main(["reconstruct", str(photos), "--out", str(out)]) == 4
+    assert sorted(os.listdir(out)) == ["good_face0.json", "good_face0.obj", "good_overlay.png"]
+    assert "broken.jpg" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing", "no such file"),
+    ("text", "not an image file"),
+    ("video", "cannot decode this video"),
+    ("format", "unknown; use any of"),
+    ("out", "cannot create output folder"),
+])
+def test_bad_inputs_give_one_line_errors(case, message, tmp_path, capsys):
+    (tmp_path / "notes.png").write_text("hello")
+    (tmp_path / "clip.mp4").write_bytes(b"\x00" * 1000)
+    (tmp_path / "file").write_text("")
+    args = {"missing": ["reconstruct", str(tmp_path / "nope.jpg")],
+            "text": ["reconstruct", str(tmp_path / "notes.png")],
+            "video": ["reconstruct", str(tmp_path / "clip.mp4")],
+            "format": ["reconstruct", str(tmp_path / "notes.png"), "--format", "stl"],
+            "out": ["reconstruct", str(tmp_path / "notes.png"), "--out",
+                    str(tmp_path / "file" / "sub")]}[case]
+    out = tmp_path / "out"
+    if case != "out":
+        args += ["--out", str(out)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert not out.exists() or os.listdir(out) == []
+
+
+def test_face_less_photo_is_reported(tmp_path, capsys):
+    pytest.importorskip("dlib")
+    ramp = np.tile(np.linspace(0, 255, 200, dtype=np.uint8), (150, 1))
+    write_image(str(tmp_path / "sky.png"), np.dstack([ramp] * 3))
+    assert main(["reconstruct", str(tmp_path / "sky.png"), "--out", str(tmp_path / "o")]) == 2
+    assert "no face found" in capsys.readouterr().err
+    assert os.listdir(tmp_path / "o") == []
+
+
+def test_real_photo_with_detector_and_fit(tmp_path):
+    pytest.importorskip("dlib")
+    from tfface.data.folder import read_pts
+    from tfface.faces import read_image
+    from tfface.reconstruct import FaceReconstructor
+    path = shared_path("faces", "takeo.ppm")
+    truth = read_pts(os.path.splitext(path)[0] + ".pts")
+    faces = FaceReconstructor().reconstruct(read_image(path), fit_steps=60)
+    assert len(faces) == 1
+    face = faces[0]
+    assert face.fit["after"]["loss"] < face.fit["before"]["loss"]
+    eyes = np.linalg.norm(truth[36] - truth[45])
+    # Model landmarks near the detected ones, and near the human annotation.
+    assert face.quality < 0.2
+    assert np.linalg.norm(face.landmarks2d - truth, axis=1).mean() / eyes < 0.25
+
+
+def test_video_overlay_and_smoothed_params(tmp_path):
+    pytest.importorskip("dlib")
+    from tfface.faces import read_image
+    photo = read_image(shared_path("faces", "takeo.ppm"))
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10,
+                             (photo.shape[1], photo.shape[0]))
+    for shift in (0, 2, 4, 6):
+        frame = np.roll(photo, shift, axis=1)
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    out = tmp_path / "out"
+    assert main(["reconstruct", str(video), "--out", str(out)]) == 0
+    lines = (out / "clip_params.jsonl").read_text().splitlines()
+    assert len(lines) == 4 and all(json.loads(line)["face"] for line in lines)
+    capture = cv2.VideoCapture(str(out / "clip_overlay.mp4"))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 4
+
+
+def test_one_euro_filter_smooths_noise_and_follows_steps():
+    from tfface.video import OneEuroFilter
+    rng = np.random.default_rng(0)
+    smoother = OneEuroFilter(rate=30.0, min_cutoff=1.0, beta=0.0)
+    noisy = 1.0 + rng.normal(scale=0.1, size=(300, 2))
+    smoothed = np.array([smoother(x) for x in noisy])
+    assert smoothed[100:].std() < 0.4 * noisy[100:].std()
+    # A first-order low-pass: after one time constant a step is 1 - 1/e done
+    # (discretely: alpha = 1 / (1 + 30 / (2 pi)) per frame).
+    step = OneEuroFilter(rate=30.0, min_cutoff=1.0, beta=0.0)
+    step(np.zeros(1))
+    alpha = 1 / (1 + 30 / (2 * np.pi))
+    values = [step(np.ones(1))[0] for _ in range(10)]
+    np.testing.assert_allclose(values, 1 - (1 - alpha) ** np.arange(1, 11), rtol=1e-9)

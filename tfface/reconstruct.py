@@ -1,0 +1,155 @@
+"""FaceReconstructor: photo -> faces (params, mesh, landmarks, pose), ready to save.
+
+photo -> 68 landmarks (given, a ``.pts`` file, or the dlib detector) ->
+alignment onto the mean-face template -> encoder -> FaceParams ->
+(optional per-image fitting) -> decoded mesh, colours, landmarks mapped back
+to the photo, head pose.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from tfface.errors import TfFaceError
+from tfface.faces.align import AlignedFace, align_face, mean_face_template
+
+DEFAULT_ENCODER = os.path.join(os.path.dirname(__file__), "assets", "default_encoder.keras")
+"""MobileNetV3-Small at 112 px for the demo model (configs/default_encoder.yaml)."""
+
+
+@dataclasses.dataclass
+class FaceReconstruction:
+    """One reconstructed face. Shapes: V vertices, P params.
+
+    ``params`` ``[P]`` and ``groups`` (FaceParams groups by name);
+    ``expressions``: expression weights by blendshape name (when the model
+    names them, e.g. ARKit names for ICT-FaceKit; ``expression_0..`` else);
+    ``vertices`` ``[V, 3]`` posed, in the renderer's camera frame (model
+    units; x right, y up, z toward the camera); ``albedo`` and ``colors``
+    ``[V, 3]`` (0..1, unlit and lit); ``landmarks2d`` ``[68, 2]`` photo pixels;
+    ``landmarks3d`` ``[68, 3]`` (like ``vertices``); ``pose``: pitch, yaw,
+    roll in degrees (R = Rz(roll) Ry(yaw) Rx(pitch)); ``aligned``: the crop
+    and its transform; ``quality``: mean distance between the model's and
+    the input landmarks over the outer-eye-corner distance (lower is better;
+    ~0.05 is a good fit); ``fit``: loss terms before/after fitting, if run.
+    """
+
+    params: np.ndarray
+    groups: Dict[str, np.ndarray]
+    expressions: Dict[str, float]
+    vertices: np.ndarray
+    albedo: np.ndarray
+    colors: np.ndarray
+    landmarks2d: np.ndarray
+    landmarks3d: np.ndarray
+    pose: Dict[str, float]
+    aligned: AlignedFace
+    input_landmarks: np.ndarray
+    quality: float
+    fit: Optional[Dict[str, Dict[str, float]]] = None
+
+    def to_json(self) -> Dict:
+        """The ``params.json`` document (plain lists and floats)."""
+        doc = {"params": {k: v.tolist() for k, v in self.groups.items()},
+               "expressions": self.expressions, "pose_degrees": self.pose,
+               "landmarks2d": self.landmarks2d.tolist(),
+               "landmarks3d": self.landmarks3d.tolist(),
+               "crop_transform": self.aligned.transform.tolist(),
+               "quality": self.quality}
+        if self.fit is not None:
+            doc["fit"] = self.fit
+        return doc
+
+
+class FaceReconstructor:
+    """Photos -> :class:`FaceReconstruction` per face.
+
+    Args:
+      encoder: ``.keras``/``.tflite``/``.onnx``/SavedModel path; None = the
+        shipped default encoder (for the demo model).
+      model: morphable model ``.npz``; None = the embedded demo model.
+    """
+
+    def __init__(self, encoder: Optional[str] = None, model: Optional[str] = None) -> None:
+        from tfface.layers import Renderer
+        from tfface.morphable import load_model
+        from tfface.params import FaceParams
+        from tfface.runtime import load_encoder
+        self.model = load_model(model)
+        if encoder is None and model is not None:
+            raise TfFaceError(f"{model}: the default encoder is for the demo model; give "
+                              "--encoder trained for this model")
+        self.encoder_path = encoder or DEFAULT_ENCODER
+        self.encoder = load_encoder(self.encoder_path)
+        self.layout = FaceParams.from_model(self.model)
+        size = self.encoder.input_size
+        self.renderer = Renderer.from_model(self.model, (size, size))
+        self.template = mean_face_template(self.renderer)
+        self._landmarker = None
+        probe = self.encoder.predict(np.zeros((1, size, size, 3), np.float32))
+        if probe.shape[-1] != self.layout.size:
+            raise TfFaceError(f"{self.encoder_path}: outputs {probe.shape[-1]} params but model "
+                              f"{self.model.name} needs {self.layout.size}; use the encoder "
+                              "trained with this model")
+
+    @property
+    def size(self) -> int:
+        return self.encoder.input_size
+
+    def find_landmarks(self, image_rgb: np.ndarray) -> List[np.ndarray]:
+        """68 landmarks ``[68, 2]`` of every usable face the detector finds."""
+        if self._landmarker is None:
+            from tfface.faces.landmarks import FaceLandmarker
+            self._landmarker = FaceLandmarker()
+        return [f.landmarks for f in self._landmarker(image_rgb) if f.problem is None]
+
+    def reconstruct(self, image_rgb: np.ndarray,
+                    landmarks: Optional[Sequence[np.ndarray]] = None,
+                    fit_steps: int = 0) -> List[FaceReconstruction]:
+        """Faces in a uint8 RGB photo ``[H, W, 3]``; ``landmarks``: a list of
+        ``[68, 2]`` (photo pixels), else the detector finds them. Empty when
+        no face is found. ``fit_steps`` > 0 refines each face by fitting."""
+        if landmarks is None:
+            landmarks = self.find_landmarks(image_rgb)
+        if not len(landmarks):
+            return []
+        aligned = [align_face(image_rgb, np.asarray(lm, np.float64), self.size, self.template)
+                   for lm in landmarks]
+        crops = np.stack([a.crop for a in aligned]).astype(np.float32)
+        params = self.encoder.predict(crops)
+        fit = None
+        if fit_steps > 0:
+            from tfface.fitting import fit_params
+            result = fit_params(self.renderer, crops, np.stack([a.landmarks for a in aligned]),
+                                init=params, steps=fit_steps)
+            params, fit = result.params, {"before": result.before, "after": result.after}
+        return [self.describe(p, a, np.asarray(lm), fit)
+                for p, a, lm in zip(params, aligned, landmarks)]
+
+    def describe(self, params: np.ndarray, aligned: AlignedFace, landmarks: np.ndarray,
+                 fit: Optional[Dict] = None) -> FaceReconstruction:
+        """Decode params ``[P]`` of the face aligned by ``aligned`` (input
+        ``landmarks`` ``[68, 2]``, photo pixels) into a reconstruction."""
+        world, _, pixels, albedo, normals = (t.numpy()[0] for t in
+                                             self.renderer.geometry(params[None]))
+        groups = self.layout.split_numpy(params)
+        colors = self.renderer.lighting(albedo[None], normals[None],
+                                        groups["illumination"][None]).numpy()[0]
+        indices = self.renderer.landmark_indices
+        landmarks2d = aligned.to_photo(pixels[indices])
+        names = self.layout.expression_names or tuple(
+            f"expression_{i}" for i in range(self.layout.expression))
+        eyes = np.linalg.norm(landmarks[36] - landmarks[45])
+        pitch, yaw, roll = np.degrees(groups["rotation"])
+        return FaceReconstruction(
+            params=params, groups=groups,
+            expressions={n: float(w) for n, w in zip(names, groups["expression"])},
+            vertices=world, albedo=albedo, colors=colors, landmarks2d=landmarks2d,
+            landmarks3d=world[indices],
+            pose={"pitch": float(pitch), "yaw": float(yaw), "roll": float(roll)},
+            aligned=aligned, input_landmarks=landmarks,
+            quality=float(np.linalg.norm(landmarks2d - landmarks, axis=1).mean() / eyes), fit=fit)

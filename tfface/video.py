@@ -1,0 +1,101 @@
+"""Videos: per-frame reconstruction, One-Euro smoothing, overlay video + params."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Optional
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from tfface.errors import TfFaceError
+from tfface.io_utils import atomic_output
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+SMOOTHED_GROUPS = ("expression", "rotation", "translation", "scale")
+
+
+class OneEuroFilter:
+    """The One-Euro filter (Casiez et al., CHI 2012) on vectors ``[N]``.
+
+    A low-pass filter whose cutoff rises with speed: steady values are
+    smoothed (``min_cutoff`` Hz), fast motion follows with little lag
+    (``beta`` raises the cutoff per unit of speed).
+    """
+
+    def __init__(self, rate: float, min_cutoff: float = 1.0, beta: float = 0.05,
+                 derivative_cutoff: float = 1.0) -> None:
+        self.rate, self.min_cutoff, self.beta = rate, min_cutoff, beta
+        self.derivative_cutoff = derivative_cutoff
+        self.value: Optional[np.ndarray] = None
+        self.derivative: Optional[np.ndarray] = None
+
+    def _alpha(self, cutoff):
+        tau = 1.0 / (2 * math.pi * cutoff)
+        return 1.0 / (1.0 + tau * self.rate)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, np.float64)
+        if self.value is None:
+            self.value, self.derivative = x, np.zeros_like(x)
+            return x
+        speed = (x - self.value) * self.rate
+        a_d = self._alpha(self.derivative_cutoff)
+        self.derivative = a_d * speed + (1 - a_d) * self.derivative
+        a = self._alpha(self.min_cutoff + self.beta * np.abs(self.derivative))
+        self.value = a * x + (1 - a) * self.value
+        return self.value
+
+
+def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = True,
+                      fit_steps: int = 0, progress: bool = True) -> dict:
+    """Overlay video ``<stem>_overlay.mp4`` and per-frame ``<stem>_params.jsonl``
+    (the largest face per frame; ``"face": null`` when none is found)."""
+    from tfface.outputs import overlay
+    capture = cv2.VideoCapture(path)
+    ok, frame = capture.read() if capture.isOpened() else (False, None)
+    if not ok:
+        raise TfFaceError(f"{path}: cannot decode this video (unsupported codec or not a "
+                          "video); convert it to H.264 .mp4 or give the frames as images")
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+    stem = os.path.splitext(os.path.basename(path))[0]
+    filters = {g: OneEuroFilter(fps) for g in SMOOTHED_GROUPS} if smoothing else {}
+    layout = reconstructor.layout
+    found = 0
+    video_path = os.path.join(out_dir, f"{stem}_overlay.mp4")
+    params_path = os.path.join(out_dir, f"{stem}_params.jsonl")
+    with atomic_output(video_path) as video_tmp, atomic_output(params_path) as params_tmp, \
+            open(params_tmp, "w", encoding="utf-8") as params_file:
+        height, width = frame.shape[:2]
+        writer = cv2.VideoWriter(video_tmp, cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+        bar = tqdm(total=total, unit="frame", disable=not progress)
+        index = 0
+        while ok:
+            rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            faces = reconstructor.reconstruct(rgb, fit_steps=fit_steps)[:1]
+            record = {"frame": index, "time": index / fps, "face": None}
+            if faces:
+                found += 1
+                face = faces[0]
+                if filters:
+                    params = face.params.copy()
+                    for group, smoother in filters.items():
+                        params[layout.slices[group]] = smoother(params[layout.slices[group]])
+                    face = reconstructor.describe(params, face.aligned, face.input_landmarks,
+                                                  face.fit)
+                record["face"] = face.to_json()
+                rgb = overlay(rgb, [face], reconstructor)
+            params_file.write(json.dumps(record) + "\n")
+            writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+            bar.update(1)
+            index += 1
+            ok, frame = capture.read()
+        bar.close()
+        writer.release()
+    capture.release()
+    return {"frames": index, "frames_with_face": found, "video": video_path,
+            "params": params_path}
