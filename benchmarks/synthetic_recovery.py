@@ -80,7 +80,7 @@ def main() -> None:
     parser.add_argument("--model", help="morphable model .npz (default: demo model)")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--size", type=int, default=96)
-    parser.add_argument("--train", type=int, default=1024, help="synthetic training faces")
+    parser.add_argument("--train", type=int, default=4096, help="synthetic training faces")
     parser.add_argument("--test", type=int, default=128, help="held-out faces")
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--regularization", type=float, default=1e-3,

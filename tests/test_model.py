@@ -83,6 +83,19 @@ def test_demo_model_is_deterministic_closed_and_face_like():
     assert blink[lid, 1] < model.mean_shape[lid, 1] - 3
 
 
+def test_demo_random_identity_modes_hold_no_head_rotation(demo):
+    """A shape mode must not mimic a head rotation (pose would be ambiguous):
+    the best rigid rotation (scipy's Kabsch) from the mean face to the mean
+    face plus 3 s.d. of each random mode is the identity."""
+    from scipy.spatial.transform import Rotation
+    mean = demo.mean_shape - demo.mean_shape.mean(0)
+    for k in range(13, demo.num_identity):
+        moved = demo.shape(np.eye(demo.num_identity)[k] * 3.0, np.zeros(demo.num_expression))
+        moved = moved - moved.mean(0)
+        rotation, _ = Rotation.align_vectors(moved, mean)
+        assert np.degrees(rotation.magnitude()) < 0.1, k  # before the fix: 0.12-1.9
+
+
 def test_shared_sfm_npz_loads_without_albedo():
     model = MorphableModel.load(shared_path("models", "sfm", "sfm_3448.npz"))
     assert (model.num_vertices, model.num_identity, model.num_expression, model.num_albedo) == \

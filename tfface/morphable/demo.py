@@ -3,8 +3,9 @@
 A closed head-shaped surface (a warped latitude/longitude super-ellipsoid,
 denser on the face) with analytic facial relief, 68 iBUG landmark vertices
 placed on the features they name, identity modes (semantic ones such as
-face width or nose length, then smooth random fields), ten ARKit-named
-expression blendshapes, and an albedo model (skin, lips, eyes, brows, hair).
+face width or nose length, then smooth random fields free of rigid motion),
+ten ARKit-named expression blendshapes, and an albedo model (skin, lips,
+eyes, brows, hair).
 Units: millimetres, +y up, +z out of the face.
 
 It is a toy: plausible enough to test, train and demo the whole pipeline
@@ -177,14 +178,28 @@ def _identity_modes(f: _Fields, rng: np.random.Generator) -> np.ndarray:
     ]
     random_fields = []
     centres = f.base[rng.choice(len(x), 64, replace=False)]
+    rigid = _rigid_motions(f.base)
     for k in range(NUM_IDENTITY - len(semantic)):
         weights = rng.normal(size=(len(centres), 3))
         dist2 = ((f.base[:, None, :] - centres[None]) ** 2).sum(-1)
         kernel = np.exp(-dist2 / (2 * 35.0 ** 2))
-        disp = kernel @ weights
+        disp = (kernel @ weights).reshape(-1)
+        disp = (disp - rigid @ (rigid.T @ disp)).reshape(-1, 3)
         disp *= 2.0 / (np.sqrt((disp ** 2).sum(1).mean()) + 1e-9) / (1.0 + 0.1 * k)
         random_fields.append(disp)
     return np.stack([m.reshape(-1) for m in semantic + random_fields], 1)
+
+
+def _rigid_motions(points: np.ndarray) -> np.ndarray:
+    """Orthonormal ``[3V, 7]`` basis of small translations, rotations and
+    scaling of ``points`` ``[V, 3]``. Identity modes are made orthogonal to
+    it, as in a PCA model built after Procrustes alignment: otherwise a
+    shape mode could mimic a head rotation and pose would be ambiguous."""
+    centred = points - points.mean(0)
+    motions = [np.broadcast_to(axis, centred.shape) for axis in np.eye(3)]
+    motions += [np.cross(axis, centred) for axis in np.eye(3)] + [centred]
+    basis, _ = np.linalg.qr(np.stack([m.reshape(-1) for m in motions], 1))
+    return basis
 
 
 def _expression_modes(f: _Fields) -> np.ndarray:
