@@ -67,7 +67,7 @@ def onnx_latency(path: str, runs: int, threads: int, size: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="encoder .keras (default: fresh MobileNetV3-Small)")
-    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--size", type=int, default=192, help="input size (the mobile recipe's)")
     parser.add_argument("--runs", type=int, default=100)
     args = parser.parse_args()
     model = demo_model()
