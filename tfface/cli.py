@@ -35,7 +35,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tfface.data.synthetic import random_backgrounds
     from tfface.layers import Renderer
     from tfface.data.folder import write_pts
-    from tfface.outputs import overlay, write_reconstruction
+    from tfface.outputs import write_reconstruction
     from tfface.overlay import grid, to_uint8, write_image
     from tfface.reconstruct import FaceReconstructor
 
@@ -53,12 +53,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         write_image(os.path.join(out, f"face{i}.png"), photo)
         write_pts(os.path.join(out, f"face{i}.pts"), landmarks)
         faces = reconstructor.reconstruct(photo, [landmarks], fit_steps=args.fit)
-        write_reconstruction(out, f"face{i}", photo, faces, reconstructor, ("obj",))
+        composed = write_reconstruction(out, f"face{i}", photo, faces, reconstructor, ("obj",))
         truth = np.degrees(renderer.layout.split_numpy(params[i])["rotation"])
         found = np.array([faces[0].pose[k] for k in ("pitch", "yaw", "roll")])
         print(f"face{i}: pose (pitch, yaw, roll) true {np.round(truth, 1)} recovered "
               f"{np.round(found, 1)} degrees; landmark residual {faces[0].quality:.3f}")
-        rows.append(np.concatenate([photo, overlay(photo, faces, reconstructor)], 1))
+        rows.append(np.concatenate([photo, composed], 1))
     summary = os.path.join(out, "demo_faces.png")
     write_image(summary, grid(rows, columns=2))
     print(f"wrote {summary} (photo | reconstruction) and face*.obj/.json/_overlay.png in {out}; "

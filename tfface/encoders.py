@@ -21,6 +21,14 @@ GROUP_SCALES: Dict[str, float] = {"translation": 10.0, "rotation": 0.5, "scale":
 activation is ~10 mm of translation or ~30 degrees of rotation."""
 
 
+def group_scales(layout: FaceParams) -> np.ndarray:
+    """``[P]`` per-entry output scale: :data:`GROUP_SCALES`, 1.0 elsewhere."""
+    scales = np.ones(layout.size, np.float32)
+    for group, scale in GROUP_SCALES.items():
+        scales[layout.slices[group]] = scale
+    return scales
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class ParameterScale(keras.layers.Layer):
     """Multiplies ``[B, P]`` by a fixed per-entry scale ``[P]``."""
@@ -80,8 +88,5 @@ def build_encoder(layout: FaceParams, backbone: str = "mobilenet_v3_small",
             layer.synchronized = True  # batch statistics over all replicas
     x = net(x)
     x = keras.layers.Dense(layout.size, kernel_initializer="zeros", name="params_head")(x)
-    scales = np.ones(layout.size, np.float32)
-    for group, scale in GROUP_SCALES.items():
-        scales[layout.slices[group]] = scale
-    params = ParameterScale(scales.tolist(), name="params")(x)
+    params = ParameterScale(group_scales(layout).tolist(), name="params")(x)
     return keras.Model(image, params, name=f"encoder_{backbone}_{input_size}")

@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from tfface.encoders import GROUP_SCALES
+from tfface.encoders import group_scales
 from tfface.layers.renderer import Renderer
 from tfface.model import DEFAULT_LOSS_WEIGHTS, DEFAULT_REGULARIZATION, face_loss_terms
 
@@ -44,9 +44,7 @@ def fit_params(renderer: Renderer, image: np.ndarray, landmarks: np.ndarray,
     image = tf.constant(image, tf.float32)
     landmarks = tf.constant(landmarks, tf.float32)
     init = layout.zeros(len(image)) if init is None else np.asarray(init, np.float32)
-    scales = np.ones(layout.size, np.float32)
-    for group, scale in GROUP_SCALES.items():
-        scales[layout.slices[group]] = scale
+    scales = group_scales(layout)
     offset = tf.Variable(tf.zeros_like(init), name="offset")
     weights = dict(DEFAULT_LOSS_WEIGHTS if loss_weights is None else loss_weights)
     prior = dict(DEFAULT_REGULARIZATION if regularization is None else regularization)

@@ -4,36 +4,28 @@ from __future__ import annotations
 
 import json
 import os
-from typing import List, Sequence
+from typing import Sequence
 
 import cv2
 import numpy as np
 
-from tfface.faces.align import compose_transforms
+from tfface.faces.align import compose_transforms, resize_transform
 from tfface.io_utils import atomic_output
 from tfface.mesh_io import write_mesh
 from tfface.overlay import draw_landmarks, to_uint8, write_image
 from tfface.reconstruct import FaceReconstruction, FaceReconstructor
 
-OVERLAY_SIZE = 512
-"""Faces are rendered at this size for overlays, then warped onto the photo."""
-
-
 def overlay(photo: np.ndarray, faces: Sequence[FaceReconstruction],
             reconstructor: FaceReconstructor, opacity: float = 0.6) -> np.ndarray:
     """uint8 RGB photo ``[H, W, 3]`` with each face's render blended in,
     input landmarks in red and the model's in green."""
-    from tfface.layers import Renderer
-    renderer = Renderer.from_model(reconstructor.model, (OVERLAY_SIZE, OVERLAY_SIZE))
+    renderer = reconstructor.overlay_renderer
     out = photo.astype(np.float32) / 255.0
     height, width = photo.shape[:2]
-    ratio = OVERLAY_SIZE / reconstructor.size
+    to_crop = resize_transform(reconstructor.size / renderer.image_size[1])
     for face in faces:
         rendered = renderer(face.params[None])
         rgba = np.concatenate([rendered["image"][0].numpy(), rendered["mask"][0].numpy()], -1)
-        # overlay pixel b = ratio (c + 0.5) - 0.5 for crop pixel c; crop -> photo by the inverse
-        shift = (1 / ratio - 1) / 2
-        to_crop = np.array([[1 / ratio, 0, shift], [0, 1 / ratio, shift]])
         to_photo = compose_transforms(face.aligned.inverse, to_crop)
         warped = cv2.warpAffine(rgba, to_photo, (width, height), flags=cv2.INTER_LINEAR)
         alpha = opacity * np.clip(warped[..., 3:], 0, 1)
@@ -53,20 +45,15 @@ def write_params(path: str, face: FaceReconstruction) -> None:
 
 def write_reconstruction(out_dir: str, stem: str, photo: np.ndarray,
                          faces: Sequence[FaceReconstruction], reconstructor: FaceReconstructor,
-                         formats: Sequence[str] = ("obj",)) -> List[str]:
+                         formats: Sequence[str] = ("obj",)) -> np.ndarray:
     """Per face ``<stem>_face<i>.<fmt>`` meshes with vertex colours and
-    ``<stem>_face<i>.json``; one ``<stem>_overlay.png``. Returns the paths."""
+    ``<stem>_face<i>.json``; one ``<stem>_overlay.png``. Returns the overlay."""
     composed = overlay(photo, faces, reconstructor)  # everything computed before writing
-    written = []
     triangles = reconstructor.model.triangles
     for i, face in enumerate(faces):
         for fmt in formats:
-            path = os.path.join(out_dir, f"{stem}_face{i}.{fmt}")
-            write_mesh(path, face.vertices, triangles, face.colors)
-            written.append(path)
-        path = os.path.join(out_dir, f"{stem}_face{i}.json")
-        write_params(path, face)
-        written.append(path)
-    path = os.path.join(out_dir, f"{stem}_overlay.png")
-    write_image(path, composed)
-    return written + [path]
+            write_mesh(os.path.join(out_dir, f"{stem}_face{i}.{fmt}"), face.vertices, triangles,
+                       face.colors)
+        write_params(os.path.join(out_dir, f"{stem}_face{i}.json"), face)
+    write_image(os.path.join(out_dir, f"{stem}_overlay.png"), composed)
+    return composed

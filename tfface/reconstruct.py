@@ -9,6 +9,7 @@ to the photo, head pose.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from typing import Dict, List, Optional, Sequence
 
@@ -19,6 +20,8 @@ from tfface.faces.align import AlignedFace, align_face, mean_face_template
 
 DEFAULT_ENCODER = os.path.join(os.path.dirname(__file__), "assets", "default_encoder.keras")
 """MobileNetV3-Small at 112 px for the demo model (configs/default_encoder.yaml)."""
+OVERLAY_SIZE = 512
+"""Faces are rendered at this size for overlays, then warped onto the photo."""
 
 
 @dataclasses.dataclass
@@ -99,6 +102,12 @@ class FaceReconstructor:
     @property
     def size(self) -> int:
         return self.encoder.input_size
+
+    @functools.cached_property
+    def overlay_renderer(self):
+        """The model rendered at :data:`OVERLAY_SIZE` (same view as the crop)."""
+        from tfface.layers import Renderer
+        return Renderer.from_model(self.model, (OVERLAY_SIZE, OVERLAY_SIZE))
 
     def find_landmarks(self, image_rgb: np.ndarray) -> List[np.ndarray]:
         """68 landmarks ``[68, 2]`` of every usable face the detector finds."""

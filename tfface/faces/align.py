@@ -63,6 +63,13 @@ def compose_transforms(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
                            (outer[:, :2] @ inner[:, 2] + outer[:, 2])[:, None]], 1)
 
 
+def resize_transform(ratio: float) -> np.ndarray:
+    """``[2, 3]`` map from an image's pixels to those of the same image
+    resized by ``ratio`` (pixel centres at integers: ``ratio (x + 0.5) - 0.5``)."""
+    shift = (ratio - 1) / 2
+    return np.array([[ratio, 0.0, shift], [0.0, ratio, shift]])
+
+
 def alignment_transform(landmarks: np.ndarray, size: int, template: np.ndarray) -> np.ndarray:
     """``[2, 3]`` least-squares scale + shift from photo ``landmarks`` ``[68, 2]``
     onto ``template * size`` (pixel centres at integers)."""
@@ -85,8 +92,7 @@ def align_face(image_rgb: np.ndarray, landmarks: np.ndarray, size: int,
     template = default_template() if template is None else template
     transform = alignment_transform(landmarks, size, template)
     k = int(min(8, max(1, np.ceil(1.0 / transform[0, 0]))))
-    # crop pixel c covers big pixels k*c .. k*c + k - 1, centred at k*c + (k - 1) / 2
-    big = k * transform + np.array([[0, 0, (k - 1) / 2], [0, 0, (k - 1) / 2]])
+    big = compose_transforms(resize_transform(k), transform)
     crop = cv2.warpAffine(image_rgb, big, (size * k, size * k), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
     if k > 1:
