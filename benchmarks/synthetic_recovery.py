@@ -34,6 +34,7 @@ from tfface.data.synthetic import render_synthetic  # noqa: E402
 from tfface.encoders import build_encoder  # noqa: E402
 from tfface.fitting import fit_params  # noqa: E402
 from tfface.layers import Renderer  # noqa: E402
+from tfface.losses import default_landmark_weights  # noqa: E402
 from tfface.model import FaceAutoencoder  # noqa: E402
 from tfface.morphable import MorphableModel, load_model  # noqa: E402
 from tfface.runtime import KerasEncoder, load_encoder  # noqa: E402
@@ -87,6 +88,8 @@ def main() -> None:
                         help="weight on identity/expression/albedo squared norms")
     parser.add_argument("--landmark-weight", type=float, default=100.0)
     parser.add_argument("--photometric-weight", type=float, default=1.0)
+    parser.add_argument("--landmark-emphasis", type=float, default=20.0,
+                        help="weight of the nose bridge and inner mouth points (others 1)")
     parser.add_argument("--fit", type=int, default=0, metavar="N",
                         help="also report the errors after N fitting steps from the encoder's "
                         "output (tfface reconstruct --fit N)")
@@ -112,7 +115,9 @@ def main() -> None:
         reg = {g: args.regularization for g in ("identity", "expression", "albedo")}
         weights = {"landmark": args.landmark_weight, "photometric": args.photometric_weight}
         autoencoder = FaceAutoencoder(build_encoder(layout, input_size=args.size), renderer,
-                                      loss_weights=weights, regularization=reg)
+                                      loss_weights=weights, regularization=reg,
+                                      landmark_weights=default_landmark_weights(
+                                          args.landmark_emphasis))
         autoencoder.compile(optimizer=keras.optimizers.Adam(
             keras.optimizers.schedules.CosineDecay(2e-3, 4000, alpha=0.05)))
         autoencoder.fit(arrays_dataset(train, args.batch, seed=0, augment=False),
@@ -131,7 +136,8 @@ def main() -> None:
         "benchmark": "synthetic_recovery", "model": model.name, "units": model.units,
         "image_size": args.size, "train_faces": args.train, "test_faces": args.test,
         "regularization": args.regularization, "landmark_weight": args.landmark_weight,
-        "photometric_weight": args.photometric_weight, "steps": limit.steps,
+        "photometric_weight": args.photometric_weight,
+        "landmark_emphasis": args.landmark_emphasis, "steps": limit.steps,
         "train_seconds": round(train_s, 1), "face_region_vertices": int(len(face_region(model))),
         "face_width": model.width, **{name: errors for name, errors in runs.items()},
     }
