@@ -86,9 +86,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--regularization", type=float, default=1e-3,
                         help="weight on identity/expression/albedo squared norms")
-    parser.add_argument("--landmark-weight", type=float, default=100.0)
+    parser.add_argument("--landmark-weight", type=float, default=1000.0)
     parser.add_argument("--photometric-weight", type=float, default=1.0)
-    parser.add_argument("--landmark-emphasis", type=float, default=20.0,
+    parser.add_argument("--landmark-emphasis", type=float, default=1.0,
                         help="weight of the nose bridge and inner mouth points (others 1)")
     parser.add_argument("--fit", type=int, default=0, metavar="N",
                         help="also report the errors after N fitting steps from the encoder's "

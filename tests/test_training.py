@@ -19,6 +19,7 @@ from tfface.encoders import build_encoder
 from tfface.errors import TfFaceError
 from tfface.layers import Renderer
 from tfface.model import FaceAutoencoder
+from tfface.training import build_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -62,6 +63,7 @@ MIRRORED = textwrap.dedent("""
     from tfface.layers import Renderer
     from tfface.encoders import build_encoder
     from tfface.model import FaceAutoencoder
+from tfface.training import build_model
     from tfface.data.synthetic import render_synthetic
     renderer0 = Renderer.from_model(demo_model(), (48, 48))
     data = render_synthetic(renderer0, 8, seed=3)
@@ -127,6 +129,16 @@ def test_sigkill_then_rerun_resumes_from_the_last_checkpoint(tmp_path):
     assert os.path.isfile(os.path.join(out_dir, "encoder.keras"))
     events = os.listdir(os.path.join(out_dir, "tensorboard"))
     assert any(name.startswith("events.out.tfevents") for name in events)
+
+
+def test_landmark_emphasis_from_the_config_weights_the_landmark_loss():
+    config = load_config(os.path.join(ROOT, "configs", "quickstart_cpu.yaml"),
+                         ["losses.landmark_emphasis=5", "model.input_size=32"])
+    weights = np.asarray(build_model(config).landmark_weights)
+    emphasised = np.zeros(68, bool)
+    emphasised[27:31] = emphasised[60:68] = True      # nose bridge, inner mouth
+    np.testing.assert_array_equal(weights[emphasised], 5.0)
+    np.testing.assert_array_equal(weights[~emphasised], 1.0)
 
 
 def test_bad_config_gives_one_line_error(tmp_path):

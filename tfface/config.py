@@ -28,6 +28,7 @@ DEFAULTS: Dict[str, Any] = {
     },
     "losses": {
         "landmark": 100.0,               # landmark_loss is in image-size units
+        "landmark_emphasis": 20.0,       # weight of nose bridge + inner mouth points (others 1)
         "photometric": 1.0,
         "robust_photometric": True,
         "regularization": {"identity": 1.0e-3, "expression": 1.0e-3, "albedo": 1.0e-3},

@@ -20,6 +20,7 @@ from tfface.data.synthetic import render_synthetic
 from tfface.encoders import build_encoder
 from tfface.faces.align import mean_face_template
 from tfface.layers.renderer import Renderer
+from tfface.losses import default_landmark_weights
 from tfface.model import FaceAutoencoder
 from tfface.morphable import load_model
 from tfface.overlay import draw_landmarks, to_uint8
@@ -47,6 +48,7 @@ def build_model(config: Dict[str, Any]) -> FaceAutoencoder:
         encoder, renderer,
         loss_weights={"landmark": losses["landmark"], "photometric": losses["photometric"]},
         regularization=losses["regularization"],
+        landmark_weights=default_landmark_weights(losses["landmark_emphasis"]),
         robust_photometric=losses["robust_photometric"])
     opt = config["optimizer"]
     rate = float(opt["learning_rate"])
