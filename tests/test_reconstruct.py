@@ -17,11 +17,11 @@ from tfface.data.folder import write_pts
 from tfface.data.synthetic import random_backgrounds, random_params
 from tfface.overlay import to_uint8, write_image
 
-POSE_TOLERANCE = {"pitch": 6.0, "roll": 3.0}
+POSE_TOLERANCE = {"pitch": 5.0, "yaw": 7.0, "roll": 3.0}
 """Degrees, mean absolute error over the synthetic faces. Measured on 128
-held-out faces: pitch 5.1, roll 1.9 for the shipped encoder (frontal guess:
-7.4, 4.0). Yaw is not recovered better than a frontal guess (10.7 vs 13.6
-there), so no claim is tested for it; see the README."""
+held-out faces: pitch 3.5, yaw 2.2, roll 1.3 for the shipped encoder, 2.4,
+3.7, 1.1 after 60 fitting steps (frontal guess: 7.4, 13.6, 4.0); see the
+README."""
 AXES = ("pitch", "yaw", "roll")
 
 
