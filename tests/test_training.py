@@ -63,7 +63,6 @@ MIRRORED = textwrap.dedent("""
     from tfface.layers import Renderer
     from tfface.encoders import build_encoder
     from tfface.model import FaceAutoencoder
-from tfface.training import build_model
     from tfface.data.synthetic import render_synthetic
     renderer0 = Renderer.from_model(demo_model(), (48, 48))
     data = render_synthetic(renderer0, 8, seed=3)
