@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfface.data.augment import augment
-from tfface.data.folder import load_folder, read_pts
+from tfface.data.folder import load_folder, read_pts, write_pts
 from tfface.faces.align import default_template
 from tfface.data.records import make_example, records_dataset, shard_path, write_shard
 from tests.conftest import shared_path
@@ -42,6 +42,18 @@ def test_augmentation_moves_landmarks_with_the_image():
         brightness = out.numpy().sum(-1)
         y, x = np.unravel_index(np.argmax(brightness), brightness.shape)
         assert np.hypot(x - moved[0, 0], y - moved[0, 1]) <= 1.5
+
+
+def test_pts_files_count_pixels_from_one(tmp_path):
+    """300-W's convention (menpo's too): the top-left pixel centre is (1, 1)."""
+    points = np.arange(136, dtype=float).reshape(68, 2) / 4
+    path = tmp_path / "face.pts"
+    lines = [f"{x + 1} {y + 1}" for x, y in points]
+    path.write_text("version: 1\nn_points: 68\n{\n" + "\n".join(lines) + "\n}\n")
+    np.testing.assert_allclose(read_pts(str(path)), points)
+    write_pts(str(tmp_path / "again.pts"), points)
+    assert (tmp_path / "again.pts").read_text().splitlines()[3] == "1.000 1.250"
+    np.testing.assert_allclose(read_pts(str(tmp_path / "again.pts")), points, atol=1e-3)
 
 
 def test_photo_folder_with_pts_gives_aligned_crops():

@@ -14,7 +14,9 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".webp")
 
 
 def read_pts(path: str) -> np.ndarray:
-    """iBUG ``.pts`` -> ``[68, 2]`` pixel coordinates."""
+    """iBUG ``.pts`` -> ``[68, 2]`` pixel coordinates, 0-based (pixel centres
+    at integers). The files count from 1 (300-W's Matlab convention, which
+    menpo also assumes), so 1 is subtracted."""
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
@@ -24,13 +26,13 @@ def read_pts(path: str) -> np.ndarray:
         raise TfFaceError(f"{path}: not a readable iBUG .pts file ({error})") from None
     if points.shape != (68, 2):
         raise TfFaceError(f"{path}: {points.shape[0]} points, expected 68")
-    return points
+    return points - 1.0
 
 
 def write_pts(path: str, landmarks: np.ndarray) -> None:
-    """``[68, 2]`` pixel coordinates -> iBUG ``.pts`` file."""
+    """``[68, 2]`` 0-based pixel coordinates -> iBUG ``.pts`` file (1-based)."""
     from tfface.io_utils import atomic_output
-    body = "\n".join(f"{x:.3f} {y:.3f}" for x, y in np.asarray(landmarks))
+    body = "\n".join(f"{x:.3f} {y:.3f}" for x, y in np.asarray(landmarks) + 1.0)
     with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
         handle.write(f"version: 1\nn_points: {len(landmarks)}\n{{\n{body}\n}}\n")
 
