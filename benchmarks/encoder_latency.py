@@ -1,8 +1,9 @@
 """Single-image encoder latency per export variant, next to MediaPipe's peer models.
 
 Exports the mobile encoder (``--model encoder.keras``, or a fresh
-MobileNetV3-Small at ``--size``) to every TFLite variant and ONNX, verifies
-each (parity), then times one image: median of ``--runs`` runs with one
+MobileNetV3-Small at ``--size`` given batch-norm statistics and a random head
+so that the parity check means something) to every TFLite variant and ONNX,
+verifies each (parity), then times one image: median of ``--runs`` runs with one
 thread and with all threads, plus file size. The peer models in
 ``../shared/peers`` are timed in the same run (skipped when absent); ratio =
 tfface / peer (MediaPipe face landmark, 192 px). One JSON line at the end.
@@ -23,6 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from export.parity import like_trained  # noqa: E402
 from export.pipeline import default_samples, export_encoder  # noqa: E402
 from tfface.encoders import build_encoder  # noqa: E402
 from tfface.morphable import demo_model  # noqa: E402
@@ -72,13 +74,12 @@ def main() -> None:
     args = parser.parse_args()
     model = demo_model()
     layout = FaceParams.from_model(model)
-    if args.model:
-        runtime = load_encoder(args.model)
-        encoder = runtime.model
-    else:
-        encoder = build_encoder(layout, "mobilenet_v3_small", args.size)
+    encoder = (load_encoder(args.model).model if args.model
+               else build_encoder(layout, "mobilenet_v3_small", args.size))
     size = int(encoder.input_shape[1])
     samples = default_samples(encoder, 16, model=model)
+    if not args.model:
+        like_trained(encoder, samples)
     all_threads = os.cpu_count() or 1
     rows = []
     with tempfile.TemporaryDirectory() as folder:

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+from export.parity import like_trained
 from export.pipeline import default_samples, export_encoder
 from tfface.encoders import build_encoder
 from tfface.errors import TfFaceError
@@ -24,21 +25,7 @@ def encoder_setup(demo):
     layout = FaceParams.from_model(demo)
     encoder = build_encoder(layout, input_size=64)
     samples = default_samples(encoder, 8, model=demo)
-    # Like a trained encoder: batch-norm statistics of real inputs (one
-    # training-mode pass with momentum 0) and a non-zero head.
-    batchnorms = [l for l in encoder.get_layer(index=1).layers
-                  if isinstance(l, keras.layers.BatchNormalization)]
-    for layer in batchnorms:
-        layer.momentum = 0.0
-    encoder(samples, training=True)
-    for layer in batchnorms:
-        layer.momentum = 0.99
-    head = encoder.get_layer("params_head")
-    features = keras.Model(encoder.input, head.input).predict(samples, verbose=0)
-    rng = np.random.default_rng(0)
-    kernel = rng.normal(scale=0.3 / (features.std() * np.sqrt(features.shape[1])),
-                        size=head.kernel.shape)
-    head.kernel.assign(kernel.astype(np.float32))
+    like_trained(encoder, samples)
     return encoder, layout, samples
 
 
