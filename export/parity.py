@@ -33,11 +33,12 @@ def like_trained(encoder: keras.Model, samples: np.ndarray, seed: int = 0) -> No
     head whose outputs have a standard deviation of about 0.3."""
     batchnorms = [layer for layer in encoder.get_layer(index=1).layers
                   if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in batchnorms]
     for layer in batchnorms:
         layer.momentum = 0.0
     encoder(samples, training=True)
-    for layer in batchnorms:
-        layer.momentum = 0.99
+    for layer, momentum in zip(batchnorms, momenta):
+        layer.momentum = momentum
     head = encoder.get_layer("params_head")
     features = keras.Model(encoder.input, head.input).predict(samples, verbose=0)
     scale = 0.3 / (features.std() * np.sqrt(features.shape[1]))

@@ -29,6 +29,18 @@ def encoder_setup(demo):
     return encoder, layout, samples
 
 
+def test_like_trained_gives_statistics_and_head_but_keeps_training_settings(demo):
+    import keras
+    encoder = build_encoder(FaceParams.from_model(demo), input_size=32, batchnorm_momentum=0.9)
+    batchnorms = [l for l in encoder.get_layer(index=1).layers
+                  if isinstance(l, keras.layers.BatchNormalization)]
+    samples = default_samples(encoder, 4, model=demo)
+    like_trained(encoder, samples)
+    assert {l.momentum for l in batchnorms} == {0.9}  # the encoder's own, restored
+    params = encoder.predict(samples, verbose=0)
+    assert 0.1 < params.std() < 1.0  # the head is no longer zero
+
+
 @pytest.mark.parametrize("fmt, path", [("tflite-fp32", "e.tflite"), ("tflite-fp16", "e.tflite"),
                                        ("tflite-dynamic", "e.tflite"), ("tflite-int8", "e.tflite"),
                                        ("onnx", "e.onnx"), ("savedmodel", "e_savedmodel")])
