@@ -10,13 +10,16 @@ import numpy as np
 
 from tfface.errors import TfFaceError
 
+PTS_ORIGIN = 1.0
+"""Coordinate of the top-left pixel centre in iBUG ``.pts`` files (300-W's
+Matlab convention, which menpo also assumes); tfface's is 0."""
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".webp")
 
 
 def read_pts(path: str) -> np.ndarray:
     """iBUG ``.pts`` -> ``[68, 2]`` pixel coordinates, 0-based (pixel centres
-    at integers). The files count from 1 (300-W's Matlab convention, which
-    menpo also assumes), so 1 is subtracted."""
+    at integers; the files count from :data:`PTS_ORIGIN`)."""
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
@@ -26,13 +29,13 @@ def read_pts(path: str) -> np.ndarray:
         raise TfFaceError(f"{path}: not a readable iBUG .pts file ({error})") from None
     if points.shape != (68, 2):
         raise TfFaceError(f"{path}: {points.shape[0]} points, expected 68")
-    return points - 1.0
+    return points - PTS_ORIGIN
 
 
 def write_pts(path: str, landmarks: np.ndarray) -> None:
-    """``[68, 2]`` 0-based pixel coordinates -> iBUG ``.pts`` file (1-based)."""
+    """``[68, 2]`` 0-based pixel coordinates -> iBUG ``.pts`` file (from :data:`PTS_ORIGIN`)."""
     from tfface.io_utils import atomic_output
-    body = "\n".join(f"{x:.3f} {y:.3f}" for x, y in np.asarray(landmarks) + 1.0)
+    body = "\n".join(f"{x:.3f} {y:.3f}" for x, y in np.asarray(landmarks) + PTS_ORIGIN)
     with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
         handle.write(f"version: 1\nn_points: {len(landmarks)}\n{{\n{body}\n}}\n")
 
