@@ -19,6 +19,8 @@ def main(argv=None) -> int:
     parser.add_argument("--config", required=True, help="YAML recipe (see configs/)")
     parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--init-weights", help="local backbone weights (model.init_weights)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="train into an output_dir that holds other files")
     args = parser.parse_args(argv)
 
     from tfface.config import load_config  # validates before TensorFlow starts
@@ -29,7 +31,7 @@ def main(argv=None) -> int:
     try:
         config = load_config(args.config, overrides)
         from tfface.training import train
-        logs = train(config)
+        logs = train(config, overwrite=args.overwrite)
     except TfFaceError as error:
         print(f"train.py: error: {error}", file=sys.stderr)
         return error.exit_code

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from typing import Iterable, Optional
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from tfface.io_utils import atomic_output
 
 ONNX_OPSET = 17
 
@@ -54,13 +54,6 @@ def to_savedmodel(encoder: keras.Model, path: str) -> None:
 
 
 def write_bytes_atomic(path: str, data: bytes) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, tmp = tempfile.mkstemp(dir=folder, suffix=".partial")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """Write ``data`` to ``path`` through :func:`tfface.io_utils.atomic_output`."""
+    with atomic_output(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)

@@ -13,27 +13,36 @@ import numpy as np
 from export import FORMATS
 from export.converters import to_onnx, to_savedmodel, to_tflite, write_bytes_atomic
 from export.parity import MESH_TOLERANCE_PCT, format_table, parity_report
-from export.signature import describe, embed_tflite_metadata, write_sidecar
+from export.signature import describe, embed_tflite_metadata, sidecar_path, write_sidecar
 from tfface.errors import TfFaceError
+from tfface.io_utils import OUTPUT_MARKER, claim_output_folder, replace_entries, write_json_atomic
 from tfface.morphable import MorphableModel
 from tfface.params import FaceParams
 from tfface.runtime import load_encoder
 
+SAVEDMODEL_COMMAND = "export savedmodel"
+"""Marker command of a SavedModel folder written by :func:`export_encoder`."""
+
 
 def export_encoder(encoder: keras.Model, layout: FaceParams, model: MorphableModel, fmt: str,
                    out: str, samples: np.ndarray, int8_io: bool = False,
-                   verbose: bool = True) -> Dict[str, float]:
+                   verbose: bool = True, overwrite: bool = False) -> Dict[str, float]:
     """Convert ``encoder`` to ``fmt``, verify it on ``samples`` and write ``out``.
 
     ``samples`` ``[N, S, S, 3]`` (0..255) serve as the parity inputs and, for
     ``tflite-int8``, as the representative dataset. On a parity failure
     nothing is left at ``out``; a :class:`TfFaceError` says by how much.
+    An existing ``out`` that is not a previous tfface export is refused
+    unless ``overwrite``; a SavedModel folder only has its SavedModel
+    entries replaced, never other files in it.
     """
     if fmt not in FORMATS:
         raise TfFaceError(f"unknown export format '{fmt}'; use one of {FORMATS}")
+    out = out.rstrip(os.sep) or out
     folder = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
         raise TfFaceError(f"{out}: output folder is missing or not writable")
+    _check_target(out, fmt, overwrite)
     staging = tempfile.mkdtemp(prefix=".tfface-export-", dir=folder)
     try:
         staged = os.path.join(staging, os.path.basename(out.rstrip("/")) or "model")
@@ -57,13 +66,30 @@ def export_encoder(encoder: keras.Model, layout: FaceParams, model: MorphableMod
             raise TfFaceError(f"{out}: {fmt} parity failed (mesh error "
                               f"{report['mesh_error_pct_width']:.3g}% of face width > "
                               f"{tolerance}%); nothing written")
-        if os.path.isdir(out):
-            shutil.rmtree(out)
-        os.replace(staged, out)
+        if fmt == "savedmodel":
+            entries = sorted(os.listdir(staged))
+            write_json_atomic(os.path.join(staged, OUTPUT_MARKER), {"command": SAVEDMODEL_COMMAND})
+            replace_entries(staged, out, entries + [OUTPUT_MARKER])
+        else:
+            os.replace(staged, out)
         write_sidecar(out, description)
         return report
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _check_target(out: str, fmt: str, overwrite: bool) -> None:
+    """Refuse an ``out`` that holds something tfface's export did not write."""
+    if fmt == "savedmodel":
+        if os.path.exists(out) and not os.path.isdir(out):
+            raise TfFaceError(f"{out}: exists and is not a folder; choose another --out")
+        if os.path.isdir(out) and os.listdir(out):
+            claim_output_folder(out, SAVEDMODEL_COMMAND, overwrite)
+    elif os.path.isdir(out):
+        raise TfFaceError(f"{out}: is a folder; give a file name for {fmt}")
+    elif os.path.exists(out) and not os.path.exists(sidecar_path(out)) and not overwrite:
+        raise TfFaceError(f"{out}: exists and is not a tfface export; choose another --out "
+                          "or pass --overwrite")
 
 
 def default_samples(encoder: keras.Model, count: int = 16, seed: int = 0,

@@ -8,6 +8,7 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
+from tfface.io_utils import write_json_atomic
 from tfface.params import FaceParams
 
 
@@ -43,8 +44,7 @@ def sidecar_path(model_path: str) -> str:
 
 def write_sidecar(model_path: str, description: Dict[str, Any]) -> str:
     path = sidecar_path(model_path)
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(description, handle, indent=2)
+    write_json_atomic(path, description)
     return path
 
 

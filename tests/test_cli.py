@@ -7,6 +7,7 @@ import numpy as np
 import trimesh
 
 from tfface.cli import main
+from tfface.io_utils import OUTPUT_MARKER
 from tfface.morphable import demo_model
 
 
@@ -21,7 +22,7 @@ def test_demo_reconstructs_synthetic_photos(tmp_path, capsys):
     mesh = trimesh.load(str(out / "face0_face0.obj"), process=False)
     assert len(mesh.vertices) == demo_model().num_vertices
     assert sorted(os.listdir(out)) == sorted(
-        ["demo_faces.png"] + [f"face{i}{suffix}" for i in range(2) for suffix in
+        ["demo_faces.png", OUTPUT_MARKER] + [f"face{i}{suffix}" for i in range(2) for suffix in
                               (".png", ".pts", "_face0.obj", "_face0.json", "_overlay.png")])
     assert "recovered" in capsys.readouterr().out
 
@@ -36,3 +37,13 @@ def test_bad_model_gives_one_line_error_and_exit_code(tmp_path):
     assert last.startswith("tfface: error:") and "bad.npz" in last
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_reconstruct_refuses_a_folder_of_other_files(tmp_path):
+    out = tmp_path / "photos"
+    out.mkdir()
+    (out / "holiday.jpg").write_bytes(b"not ours")
+    assert main(["demo", "--out", str(out), "--count", "1", "--size", "64"]) == 2
+    assert os.listdir(out) == ["holiday.jpg"]
+    assert main(["demo", "--out", str(out), "--count", "1", "--size", "64", "--overwrite"]) == 0
+    assert (out / "holiday.jpg").read_bytes() == b"not ours" and (out / "face0.png").is_file()

@@ -120,3 +120,34 @@ def test_unwritable_output_folder(encoder_setup, demo, tmp_path):
                              "--format", "tflite-int4", "--out", "x"], capture_output=True,
                             text=True, cwd=tmp_path)
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_savedmodel_export_never_deletes_foreign_files(encoder_setup, demo, tmp_path):
+    encoder, layout, samples = encoder_setup
+    out = tmp_path / "mydir"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(TfFaceError, match="--overwrite"):
+        export_encoder(encoder, layout, demo, "savedmodel", str(out), samples, verbose=False)
+    assert os.listdir(out) == ["notes.txt"]
+    export_encoder(encoder, layout, demo, "savedmodel", str(out), samples, verbose=False,
+                   overwrite=True)
+    assert (out / "notes.txt").read_text() == "mine" and (out / "saved_model.pb").is_file()
+    # a previous export is replaced without --overwrite, and still keeps the user's file
+    export_encoder(encoder, layout, demo, "savedmodel", str(out), samples, verbose=False)
+    assert (out / "notes.txt").read_text() == "mine"
+    assert load_encoder(str(out)).predict(samples[:1]).shape == (1, layout.size)
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]  # no staging left
+
+
+def test_file_export_refuses_a_file_it_did_not_write(encoder_setup, demo, tmp_path):
+    encoder, layout, samples = encoder_setup
+    out = tmp_path / "e.onnx"
+    out.write_bytes(b"someone else's model")
+    with pytest.raises(TfFaceError, match="not a tfface export"):
+        export_encoder(encoder, layout, demo, "onnx", str(out), samples, verbose=False)
+    assert out.read_bytes() == b"someone else's model"
+    export_encoder(encoder, layout, demo, "onnx", str(out), samples, verbose=False,
+                   overwrite=True)
+    export_encoder(encoder, layout, demo, "onnx", str(out), samples, verbose=False)  # ours now
+    assert load_encoder(str(out)).predict(samples[:1]).shape == (1, layout.size)

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import shared_path
+from tfface.io_utils import OUTPUT_MARKER
 from tfface.data.folder import read_pts
 from tfface.faces import ImageReadError, align_face, default_template, read_image
 
@@ -126,7 +127,7 @@ def test_prepare_folder_with_bad_files(tmp_path):
     used = {os.path.basename(u["file"]): u for u in manifest["used_files"]}
     assert used["takeo.ppm"]["landmarks"] == "pts" and used["breakingbad.jpg"]["faces"] >= 1
     assert manifest["examples"] == 1 + used["breakingbad.jpg"]["faces"]
-    assert sorted(os.listdir(out)) == ["manifest.json", "shard-00000.tfrecord",
+    assert sorted(os.listdir(out)) == [OUTPUT_MARKER, "manifest.json", "shard-00000.tfrecord",
                                        "shard-00000.tfrecord.json", "shard-00001.tfrecord",
                                        "shard-00001.tfrecord.json"]
     images, landmarks = next(iter(records_dataset(str(out), 96, batch_size=manifest["examples"],

@@ -16,6 +16,7 @@ from typing import List, Optional
 import numpy as np
 
 from tfface.errors import TfFaceError
+from tfface.io_utils import claim_output_folder
 from tfface.morphable import load_model
 
 
@@ -40,7 +41,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tfface.reconstruct import FaceReconstructor
 
     reconstructor = FaceReconstructor(args.encoder, args.model)
-    out = _output_folder(args.out)
+    out = claim_output_folder(args.out, "demo", args.overwrite)
     renderer = Renderer.from_model(reconstructor.model, (args.size, args.size))
     params = demo_params(renderer.layout, args.count, args.seed)
     backgrounds = random_backgrounds(args.count, (args.size, args.size),
@@ -99,15 +100,16 @@ def cmd_export(args: argparse.Namespace) -> int:
                               f"morphable model needs {layout.size}; pass --morphable-model")
     samples = default_samples(encoder, args.samples, model=model)
     if args.format != "all":
-        export_encoder(encoder, layout, model, args.format, args.out, samples, args.int8_io)
+        export_encoder(encoder, layout, model, args.format, args.out, samples, args.int8_io,
+                       overwrite=args.overwrite)
         print(f"wrote {args.out} (+ {args.out}.json)")
         return 0
     from export import FORMATS
-    os.makedirs(args.out, exist_ok=True)
+    claim_output_folder(args.out, "export", args.overwrite)
     for fmt in FORMATS:
         suffix = {"onnx": ".onnx", "savedmodel": ""}.get(fmt, ".tflite")
         path = os.path.join(args.out, f"encoder-{fmt}{suffix}")
-        export_encoder(encoder, layout, model, fmt, path, samples, args.int8_io)
+        export_encoder(encoder, layout, model, fmt, path, samples, args.int8_io, overwrite=True)
         print(f"wrote {path} (+ .json)")
     return 0
 
@@ -117,7 +119,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     from tfface.faces.prepare import prepare
     manifest = prepare(args.images, args.out, size=args.size,
                        landmarks_dir=None if args.landmarks == "auto" else args.landmarks,
-                       shard_size=args.shard_size, workers=args.workers)
+                       shard_size=args.shard_size, workers=args.workers,
+                       overwrite=args.overwrite)
     print(f"{manifest['used']} of {manifest['photos']} photos used, {manifest['examples']} "
           f"faces in {len(manifest['shards'])} shards; {manifest['skipped']} skipped")
     for skip in manifest["skips"]:
@@ -155,15 +158,6 @@ def _mesh_formats(text: str) -> List[str]:
     return formats
 
 
-def _output_folder(path: str) -> str:
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as error:
-        raise TfFaceError(f"{path}: cannot create output folder ({error.strerror}); "
-                          "choose another --out") from None
-    return path
-
-
 def cmd_reconstruct(args: argparse.Namespace) -> int:
     """Photo, folder of photos or video -> meshes, params.json, overlays."""
     from tfface.faces.prepare import list_photos
@@ -173,7 +167,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     if not os.path.exists(args.input):
         raise TfFaceError(f"{args.input}: no such file or folder")
     reconstructor = FaceReconstructor(args.encoder, args.model)
-    out = _output_folder(args.out)
+    out = claim_output_folder(args.out, "reconstruct", args.overwrite)
     if os.path.splitext(args.input)[1].lower() in VIDEO_EXTENSIONS:
         summary = reconstruct_video(reconstructor, args.input, out, smoothing=not args.no_smoothing,
                                     fit_steps=args.fit)
@@ -214,8 +208,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from tfface.reconstruct import FaceReconstructor
     formats = _mesh_formats(args.format)
     reconstructor = FaceReconstructor(args.encoder, args.model)
-    for i, face in enumerate(_reconstruct_photo(reconstructor, args.photo,
-                                                _output_folder(args.out), formats, args.steps)):
+    out = claim_output_folder(args.out, "reconstruct", args.overwrite)
+    for i, face in enumerate(_reconstruct_photo(reconstructor, args.photo, out, formats,
+                                                args.steps)):
         _print_face(f"face {i}", face)
     print(f"wrote {args.out}")
     return 0
@@ -289,6 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
     reconstruction_options(fit)
     fit.add_argument("--steps", type=int, default=100, help="fitting steps")
     fit.set_defaults(func=cmd_fit)
+    for command in (demo, export, prep, rec, fit):
+        command.add_argument("--overwrite", action="store_true",
+                             help="write into an --out that holds other files (only the files "
+                                  "this command writes are replaced)")
     return parser
 
 

@@ -1,30 +1,108 @@
-"""Output files that never exist half-written."""
+"""Output paths that never lose data: atomic writes and claimed output folders.
+
+* :func:`atomic_output` is the one way tfface writes a file or a folder: into
+  a temporary sibling, moved into place only when complete.
+* :func:`claim_output_folder` guards every ``--out`` folder: a folder that
+  already holds files and is not a previous output of the same command
+  (:data:`OUTPUT_MARKER`) is refused unless ``overwrite``; even then tfface
+  only replaces the files it writes itself.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-from typing import Iterator
+import shutil
+from typing import Iterable, Iterator
 
 from tfface.errors import TfFaceError
+
+OUTPUT_MARKER = ".tfface-output.json"
+"""Marker file naming the tfface command whose outputs a folder holds."""
+
+
+def _check_writable_parent(path: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise TfFaceError(f"{path}: output folder is missing or not writable; "
+                          "create it or choose another --out")
 
 
 @contextlib.contextmanager
 def atomic_output(path: str) -> Iterator[str]:
     """Yield a temporary path next to ``path``; move it into place on success.
 
-    On any error the temporary file is removed and ``path`` is untouched.
+    Works for files and folders (the caller creates either at the yielded
+    path). On any error the temporary is removed and ``path`` is untouched.
+    An existing folder at ``path`` is never removed: that is an error.
     """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise TfFaceError(f"{path}: output folder is missing or not writable; "
-                          "create it or choose another --out")
-    root, ext = os.path.splitext(path)
-    tmp = f"{root}.partial-{os.getpid()}{ext}"
+    path = os.fspath(path).rstrip(os.sep) or os.sep
+    _check_writable_parent(path)
+    if os.path.isdir(path):
+        raise TfFaceError(f"{path}: is a folder; choose a file name for this output")
+    folder, name = os.path.split(path)
+    root, ext = os.path.splitext(name)
+    tmp = os.path.join(folder, f".{root}.partial-{os.getpid()}{ext}")  # hidden: no glob sees it
     try:
         yield tmp
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
+        if os.path.isdir(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif os.path.lexists(tmp):
             os.remove(tmp)
+
+
+def write_json_atomic(path: str, document: object) -> None:
+    """``json.dump`` ``document`` to ``path`` atomically (indented, UTF-8)."""
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=1)
+
+
+def _marker_command(folder: str) -> str | None:
+    try:
+        with open(os.path.join(folder, OUTPUT_MARKER), encoding="utf-8") as handle:
+            return str(json.load(handle).get("command"))
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def claim_output_folder(path: str, command: str, overwrite: bool = False) -> str:
+    """Create or re-use ``path`` as the output folder of ``command``.
+
+    An empty or missing folder, or a previous output of the same command
+    (its :data:`OUTPUT_MARKER` names ``command``), is used as it is. Any
+    other existing content is refused with a one-line :class:`TfFaceError`
+    unless ``overwrite``; nothing is ever deleted here. Returns ``path``.
+    """
+    path = os.fspath(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise TfFaceError(f"{path}: exists and is not a folder; choose another --out")
+    try:
+        os.makedirs(path, exist_ok=True)
+        content = [name for name in os.listdir(path) if name != OUTPUT_MARKER]
+    except OSError as error:
+        raise TfFaceError(f"{path}: cannot create output folder ({error.strerror}); "
+                          "choose another --out") from None
+    previous = _marker_command(path)
+    if content and previous != command and not overwrite:
+        whose = f"output of `{previous}`" if previous else "files tfface did not write"
+        raise TfFaceError(f"{path}: folder already holds {whose}; choose an empty --out, "
+                          "or pass --overwrite to replace only the files this command writes")
+    if previous != command:
+        write_json_atomic(os.path.join(path, OUTPUT_MARKER), {"command": command})
+    return path
+
+
+def replace_entries(source: str, target: str, names: Iterable[str]) -> None:
+    """Move each of ``names`` from folder ``source`` into folder ``target``,
+    replacing only the entries of the same name there (files or folders)."""
+    os.makedirs(target, exist_ok=True)
+    for name in names:
+        destination = os.path.join(target, name)
+        if os.path.isdir(destination) and not os.path.islink(destination):
+            shutil.rmtree(destination)
+        elif os.path.lexists(destination):
+            os.remove(destination)
+        os.replace(os.path.join(source, name), destination)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Sequence
 
@@ -10,7 +9,7 @@ import cv2
 import numpy as np
 
 from tfface.faces.align import compose_transforms, resize_transform
-from tfface.io_utils import atomic_output
+from tfface.io_utils import write_json_atomic
 from tfface.mesh_io import write_mesh
 from tfface.overlay import draw_landmarks, to_uint8, write_image
 from tfface.reconstruct import FaceReconstruction, FaceReconstructor
@@ -39,8 +38,7 @@ def overlay(photo: np.ndarray, faces: Sequence[FaceReconstruction],
 
 
 def write_params(path: str, face: FaceReconstruction) -> None:
-    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(face.to_json(), handle, indent=1)
+    write_json_atomic(path, face.to_json())
 
 
 def write_reconstruction(out_dir: str, stem: str, photo: np.ndarray,

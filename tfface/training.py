@@ -19,6 +19,7 @@ from tfface.data.records import records_dataset
 from tfface.data.synthetic import render_synthetic
 from tfface.encoders import build_encoder
 from tfface.faces.align import mean_face_template
+from tfface.io_utils import claim_output_folder, write_json_atomic
 from tfface.layers.renderer import Renderer
 from tfface.losses import default_landmark_weights
 from tfface.model import FaceAutoencoder
@@ -104,12 +105,14 @@ class _StopRequest:
         self.requested = True
 
 
-def train(config: Dict[str, Any], verbose: bool = True) -> Dict[str, float]:
-    """Run (or resume) training; returns the last logged loss terms."""
-    out_dir = config["output_dir"]
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "config.json"), "w", encoding="utf-8") as handle:
-        json.dump(config, handle, indent=2)
+def train(config: Dict[str, Any], verbose: bool = True,
+          overwrite: bool = False) -> Dict[str, float]:
+    """Run (or resume) training; returns the last logged loss terms.
+
+    ``output_dir`` must be new, empty or a previous training output (then
+    training resumes); any other folder is refused unless ``overwrite``."""
+    out_dir = claim_output_folder(config["output_dir"], "train", overwrite)
+    write_json_atomic(os.path.join(out_dir, "config.json"), config)
     strategy = make_strategy(config["strategy"])
     with strategy.scope():
         model = build_model(config)

@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from tfface.data.pipeline import augment_and_batch
 from tfface.errors import TfFaceError
+from tfface.io_utils import atomic_output
 
 FEATURES = {
     "image": tf.io.FixedLenFeature([], tf.string),
@@ -51,17 +52,11 @@ def shard_path(folder: str, index: int) -> str:
 
 def write_shard(path: str, examples: Iterable[bytes]) -> int:
     """Write serialized examples to ``path`` atomically; returns the count."""
-    tmp = path + ".partial"
     count = 0
-    try:
-        with tf.io.TFRecordWriter(tmp) as writer:
-            for example in examples:
-                writer.write(example)
-                count += 1
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_output(path) as tmp, tf.io.TFRecordWriter(tmp) as writer:
+        for example in examples:
+            writer.write(example)
+            count += 1
     return count
 
 

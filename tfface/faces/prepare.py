@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from tfface.errors import TfFaceError
-from tfface.io_utils import atomic_output
+from tfface.io_utils import claim_output_folder, write_json_atomic
 
 SIDE_FILES = (".pts", ".json", ".txt", ".md")
 
@@ -93,8 +93,7 @@ def _prepare_shard(job: Dict[str, Any]) -> Dict[str, Any]:
     write_shard(job["shard"], examples)
     sidecar = {"shard": os.path.basename(job["shard"]), "photos": job["photos"],
                "examples": len(examples), "entries": entries}
-    with atomic_output(job["shard"] + ".json") as tmp, open(tmp, "w", encoding="utf-8") as f:
-        json.dump(sidecar, f, indent=1)
+    write_json_atomic(job["shard"] + ".json", sidecar)
     return sidecar
 
 
@@ -112,12 +111,13 @@ def _finished(job: Dict[str, Any]) -> Optional[Dict[str, Any]]:
 
 def prepare(images: str, out: str, size: int = 224, landmarks_dir: Optional[str] = None,
             shard_size: int = 64, workers: int = 1, template: Optional[np.ndarray] = None,
-            progress: bool = True) -> Dict[str, Any]:
+            progress: bool = True, overwrite: bool = False) -> Dict[str, Any]:
     """Write aligned ``size`` crops of every face in ``images`` as shards in ``out``.
 
     ``landmarks_dir``: where ``<photo stem>.pts`` files live (default: beside
     the photos); photos without one go through the face detector. Returns the
-    manifest (also written to ``out/manifest.json``).
+    manifest (also written to ``out/manifest.json``). ``out`` must be empty,
+    new or a previous ``prepare`` output (resumed) unless ``overwrite``.
     """
     from tfface.data.records import shard_path
     from tfface.faces.align import default_template
@@ -126,7 +126,7 @@ def prepare(images: str, out: str, size: int = 224, landmarks_dir: Optional[str]
         raise TfFaceError(f"{images}: no files to prepare")
     if landmarks_dir is not None and not os.path.isdir(landmarks_dir):
         raise TfFaceError(f"{landmarks_dir}: no such folder for --landmarks")
-    os.makedirs(out, exist_ok=True)
+    claim_output_folder(out, "prepare", overwrite)
     template = default_template() if template is None else template
     jobs = [{"photos": photos[i:i + shard_size], "shard": shard_path(out, i // shard_size),
              "landmarks_dir": landmarks_dir, "size": size, "template": template}
@@ -158,6 +158,5 @@ def write_manifest(out: str, images: str, size: int,
                 "shards": [s["shard"] for s in sidecars], "skips": skipped,
                 "used_files": [e for e in entries if e["status"] == "used"]}
     path = os.path.join(out, "manifest.json")
-    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(manifest, handle, indent=1)
+    write_json_atomic(path, manifest)
     return manifest

@@ -18,6 +18,9 @@ triangles            [T, 3] int32     0-based vertex ids, counter-clockwise
                                       seen from outside the face
 landmark_indices     [68] int32       vertex ids of the iBUG 68 landmarks
 landmark_exact       [68] bool        optional; False where approximate
+uv                   [U, 2]           optional texture coordinates in 0..1, v up
+uv_triangles         [T, 3] int32     optional; per triangle corner, the row of
+                                      ``uv`` (same order as ``triangles``)
 units                str              e.g. ``mm``
 name                 str              optional model name
 ===================  ===============  ==========================================
@@ -34,6 +37,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 
 from tfface.errors import ModelFileError
+from tfface.io_utils import atomic_output
 
 NUM_LANDMARKS = 68
 DEFAULT_ALBEDO = (0.72, 0.55, 0.46)
@@ -60,6 +64,8 @@ class MorphableModel:
     albedo_basis: Optional[np.ndarray] = None
     expression_names: Tuple[str, ...] = ()
     landmark_exact: Optional[np.ndarray] = None
+    uv: Optional[np.ndarray] = None
+    uv_triangles: Optional[np.ndarray] = None
     units: str = "mm"
     name: str = "model"
     source: str = "<memory>"
@@ -89,6 +95,16 @@ class MorphableModel:
             fix("landmark_exact", np.ones(NUM_LANDMARKS, bool), bool)
         else:
             fix("landmark_exact", self.landmark_exact, bool)
+        if (self.uv is None) != (self.uv_triangles is None):
+            self._fail("'uv' and 'uv_triangles' must be given together")
+        if self.uv is not None:
+            fix("uv", self.uv, np.float32)
+            fix("uv_triangles", self.uv_triangles, np.int64)
+            self._check("uv", self.uv, (None, 2))
+            self._check("uv_triangles", self.uv_triangles, (self.num_triangles, 3))
+            if self.uv_triangles.size and (self.uv_triangles.min() < 0
+                                           or self.uv_triangles.max() >= len(self.uv)):
+                self._fail(f"'uv_triangles' indexes outside 0..{len(self.uv) - 1}")
         object.__setattr__(self, "expression_names",
                            tuple(str(n) for n in self.expression_names))
 
@@ -171,27 +187,29 @@ class MorphableModel:
         return flat.reshape(-1, 3).astype(np.float32)
 
     # --------------------------------------------------------------------- io
+    def _optional_arrays(self) -> dict:
+        if self.uv is None:
+            return {}
+        return {"uv": self.uv, "uv_triangles": self.uv_triangles.astype(np.int32)}
+
     def save(self, path: str) -> None:
         """Write the documented ``.npz`` layout (atomically: no partial file)."""
         path = os.fspath(path)
         if not path.endswith(".npz"):
             raise ModelFileError(f"{path}: a model file must end in .npz")
-        tmp = path + ".tmp.npz"
         try:
-            np.savez(
-                tmp,
-                mean_shape=self.mean_shape, id_basis=self.id_basis,
-                exp_basis=self.exp_basis, exp_names=np.array(self.expression_names, str),
-                mean_albedo=self.mean_albedo, albedo_basis=self.albedo_basis,
-                triangles=self.triangles.astype(np.int32),
-                landmark_indices=self.landmark_indices.astype(np.int32),
-                landmark_exact=self.landmark_exact, units=np.array(self.units),
-                name=np.array(self.name),
-            )
-            os.replace(tmp, path)
+            with atomic_output(path) as tmp:
+                np.savez(
+                    tmp,
+                    mean_shape=self.mean_shape, id_basis=self.id_basis,
+                    exp_basis=self.exp_basis, exp_names=np.array(self.expression_names, str),
+                    mean_albedo=self.mean_albedo, albedo_basis=self.albedo_basis,
+                    triangles=self.triangles.astype(np.int32),
+                    landmark_indices=self.landmark_indices.astype(np.int32),
+                    landmark_exact=self.landmark_exact, units=np.array(self.units),
+                    name=np.array(self.name), **self._optional_arrays(),
+                )
         except OSError as error:
-            if os.path.exists(tmp):
-                os.remove(tmp)
             raise ModelFileError(f"{path}: cannot write ({error.strerror}); "
                                  "choose a writable path") from None
 
@@ -224,7 +242,8 @@ class MorphableModel:
             landmark_indices=arrays["landmark_indices"], mean_albedo=get("mean_albedo"),
             albedo_basis=get("albedo_basis"),
             expression_names=() if exp_names is None else tuple(exp_names.tolist()),
-            landmark_exact=get("landmark_exact"),
+            landmark_exact=get("landmark_exact"), uv=get("uv"),
+            uv_triangles=get("uv_triangles"),
             units=str(get("units")) if get("units") is not None else "mm",
             name=str(get("name")) if get("name") is not None
             else os.path.splitext(os.path.basename(path))[0],

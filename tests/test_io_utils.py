@@ -1,0 +1,48 @@
+"""Output folders are claimed, never cleared; atomic writes leave nothing half-written."""
+
+import json
+import os
+
+import pytest
+
+from tfface.errors import TfFaceError
+from tfface.io_utils import OUTPUT_MARKER, atomic_output, claim_output_folder, write_json_atomic
+
+
+def test_claim_refuses_foreign_content_and_keeps_it(tmp_path):
+    (tmp_path / "thesis.tex").write_text("precious")
+    with pytest.raises(TfFaceError, match="did not write.*--overwrite"):
+        claim_output_folder(str(tmp_path), "reconstruct")
+    assert os.listdir(tmp_path) == ["thesis.tex"]  # not even a marker was added
+    claim_output_folder(str(tmp_path), "reconstruct", overwrite=True)
+    assert (tmp_path / "thesis.tex").read_text() == "precious"
+    assert json.loads((tmp_path / OUTPUT_MARKER).read_text()) == {"command": "reconstruct"}
+
+
+def test_claim_accepts_new_empty_and_own_folders_only(tmp_path):
+    out = tmp_path / "new" / "deeper"
+    claim_output_folder(str(out), "prepare")
+    (out / "shard-00000.tfrecord").write_bytes(b"x")
+    claim_output_folder(str(out), "prepare")  # a re-run of the same command resumes
+    with pytest.raises(TfFaceError, match="output of `prepare`"):
+        claim_output_folder(str(out), "reconstruct")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(TfFaceError, match="not a folder"):
+        claim_output_folder(str(tmp_path / "file"), "demo")
+
+
+def test_atomic_output_leaves_nothing_on_error_and_keeps_the_old_file(tmp_path):
+    path = tmp_path / "params.json"
+    write_json_atomic(str(path), {"a": 1})
+    with pytest.raises(RuntimeError):
+        with atomic_output(str(path)) as tmp:
+            with open(tmp, "w") as handle:
+                handle.write("{half")
+            raise RuntimeError("killed")
+    assert json.loads(path.read_text()) == {"a": 1} and os.listdir(tmp_path) == ["params.json"]
+    with atomic_output(str(tmp_path / "folder.d")) as tmp:  # folders too
+        os.makedirs(os.path.join(tmp, "sub"))
+    assert (tmp_path / "folder.d" / "sub").is_dir()
+    with pytest.raises(TfFaceError, match="is a folder"):
+        with atomic_output(str(tmp_path / "folder.d")):
+            pass
