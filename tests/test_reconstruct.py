@@ -14,7 +14,8 @@ import trimesh
 from tests.conftest import shared_path
 from tfface.cli import main
 from tfface.data.folder import write_pts
-from tfface.data.synthetic import random_backgrounds, random_params
+from tfface.data.photoreal import random_backgrounds
+from tfface.data.synthetic import random_params
 from tfface.overlay import to_uint8, write_image
 
 POSE_TOLERANCE = {"pitch": 5.0, "yaw": 7.0, "roll": 3.0}

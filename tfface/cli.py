@@ -33,7 +33,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """The main job on faces with known answers: render synthetic photos of the
     demo model (+ their .pts landmarks), reconstruct them with the shipped
     encoder, write meshes, params and overlays, and compare with the truth."""
-    from tfface.data.synthetic import random_backgrounds
+    from tfface.data.photoreal import random_backgrounds
     from tfface.layers import Renderer
     from tfface.data.folder import write_pts
     from tfface.outputs import write_reconstruction
@@ -136,11 +136,13 @@ def _photo_landmarks(path: str) -> Optional[List[np.ndarray]]:
     return [read_pts(pts)] if os.path.isfile(pts) else None
 
 
-def _reconstruct_photo(reconstructor, path: str, out: str, formats, fit_steps: int) -> List:
+def _reconstruct_photo(reconstructor, path: str, out: str, formats, fit_steps: int,
+                       jaw: str = "contour") -> List:
     from tfface.faces import read_image
     from tfface.outputs import write_reconstruction
     photo = read_image(path)
-    faces = reconstructor.reconstruct(photo, _photo_landmarks(path), fit_steps=fit_steps)
+    faces = reconstructor.reconstruct(photo, _photo_landmarks(path), fit_steps=fit_steps,
+                                      jaw=jaw)
     if not faces:
         raise TfFaceError(f"{path}: no face found; use a photo with a frontal face of at least "
                           "40 px, or put 68 landmarks in a .pts file beside it")
@@ -176,7 +178,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
         return 0
     if os.path.isfile(args.input):
         for i, face in enumerate(_reconstruct_photo(reconstructor, args.input, out, formats,
-                                                    args.fit)):
+                                                    args.fit, args.jaw)):
             _print_face(f"face {i}", face)
         print(f"wrote {out}")
         return 0
@@ -186,7 +188,8 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     done = 0
     for path in tqdm(photos, unit="photo"):
         try:
-            done += len(_reconstruct_photo(reconstructor, path, out, formats, args.fit)) > 0
+            done += len(_reconstruct_photo(reconstructor, path, out, formats, args.fit,
+                                                  args.jaw)) > 0
         except TfFaceError as error:
             failures.append(str(error))
     print(f"{done} of {len(photos)} photos reconstructed into {out}")
@@ -210,7 +213,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     reconstructor = FaceReconstructor(args.encoder, args.model)
     out = claim_output_folder(args.out, "reconstruct", args.overwrite)
     for i, face in enumerate(_reconstruct_photo(reconstructor, args.photo, out, formats,
-                                                args.steps)):
+                                                args.steps, args.jaw)):
         _print_face(f"face {i}", face)
     print(f"wrote {args.out}")
     return 0
@@ -222,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="reconstruct synthetic photos with known answers")
-    demo.add_argument("--model", help="model .npz (default: the embedded demo model)")
+    demo.add_argument("--model", help="model .npz, or ict / demo (default: ict, ICT-FaceKit)")
     demo.add_argument("--encoder", help="encoder for --model (default: the shipped encoder)")
     demo.add_argument("--out", default="tfface_demo", help="output folder")
     demo.add_argument("--count", type=int, default=6, help="number of faces")
@@ -243,7 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="export the encoder (TFLite/ONNX/SavedModel)")
     export.add_argument("--model", help="encoder .keras file")
     export.add_argument("--checkpoint", help="training run folder (train.py output_dir)")
-    export.add_argument("--morphable-model", help="model .npz of a --model encoder (default demo)")
+    export.add_argument("--morphable-model",
+                        help="model .npz or ict / demo of a --model encoder (default ict)")
     export.add_argument("--format", required=True, choices=EXPORT_FORMATS + ("all",),
                         help="one format, or all of them into the --out folder")
     export.add_argument("--out", required=True,
@@ -268,7 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--out", default="tfface_out", help="output folder")
         command.add_argument("--format", default="obj", help="mesh formats: obj,ply,glb")
         command.add_argument("--encoder", help="encoder .keras/.tflite/.onnx (default: shipped)")
-        command.add_argument("--model", help="morphable model .npz (default: demo model)")
+        command.add_argument("--model",
+                             help="morphable model .npz, or ict / demo (default: ict)")
+        command.add_argument("--jaw", choices=("contour", "fixed"), default="contour",
+                             help="what the jaw landmarks mark: the visible outline (contour: "
+                                  "detectors, 300-W) or the 3D jaw (fixed: AFLW2000-3D)")
 
     rec = sub.add_parser("reconstruct", help="photo, folder or video -> 3D faces")
     rec.add_argument("input", help="photo, folder of photos, or video (.mp4 .avi .mov ...)")

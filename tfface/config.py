@@ -9,10 +9,15 @@ from typing import Any, Dict, List, Optional
 import yaml
 
 from tfface.errors import TfFaceError
+from tfface.loss_weights import (DEFAULT_LANDMARK_EMPHASIS, DEFAULT_LOSS_WEIGHTS,
+                                 DEFAULT_REGULARIZATION)
+
+BUILTIN_MODEL_NAMES = ("ict", "demo")
+"""Names of the morphable models shipped in the package (tfface.morphable.BUILTIN_MODELS)."""
 
 DEFAULTS: Dict[str, Any] = {
     "model": {
-        "morphable_model": None,       # .npz path; None = the embedded demo model
+        "morphable_model": None,       # .npz path or built-in name (ict, demo); None = ict
         "encoder": "mobilenet_v3_small",
         "input_size": 224,
         "projection": "perspective",
@@ -25,13 +30,16 @@ DEFAULTS: Dict[str, Any] = {
         "batch_size": 16,              # global batch, split over replicas
         "seed": 0,
         "augment": True,
+        "photo_like": False,           # synthetic: photo backgrounds, blur, noise, JPEG, ...
     },
     "losses": {
-        "landmark": 100.0,               # landmark_loss is in image-size units
-        "landmark_emphasis": 20.0,       # weight of nose bridge + inner mouth points (others 1)
-        "photometric": 1.0,
+        # tfface.loss_weights: those of the shipped encoder; landmark_loss is in
+        # image-size units; emphasis = weight of nose bridge + inner mouth points
+        "landmark": DEFAULT_LOSS_WEIGHTS["landmark"],
+        "landmark_emphasis": DEFAULT_LANDMARK_EMPHASIS,
+        "photometric": DEFAULT_LOSS_WEIGHTS["photometric"],
         "robust_photometric": True,
-        "regularization": {"identity": 1.0e-3, "expression": 1.0e-3, "albedo": 1.0e-3},
+        "regularization": dict(DEFAULT_REGULARIZATION),
     },
     "optimizer": {"learning_rate": 1.0e-3, "schedule": "cosine"},
     "schedule": {"steps": 1000, "checkpoint_every": 100, "log_every": 20,
@@ -99,6 +107,8 @@ def load_config(path: Optional[str], overrides: Optional[List[str]] = None) -> D
             raise TfFaceError(f"{path or 'config'}: '{dotted}' is {value!r}; use one of {allowed}")
     if config["data"]["source"] != "synthetic" and not config["data"]["path"]:
         raise TfFaceError(f"{path or 'config'}: data.source={config['data']['source']} needs data.path")
-    if config["model"]["morphable_model"] and not os.path.isfile(config["model"]["morphable_model"]):
-        raise TfFaceError(f"{config['model']['morphable_model']}: model.morphable_model not found")
+    morphable = config["model"]["morphable_model"]
+    if morphable and morphable not in BUILTIN_MODEL_NAMES and not os.path.isfile(morphable):
+        raise TfFaceError(f"{morphable}: model.morphable_model not found; give a .npz or one of "
+                          f"{', '.join(BUILTIN_MODEL_NAMES)}")
     return config

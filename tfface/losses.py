@@ -7,16 +7,18 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
+from tfface.loss_weights import DEFAULT_LANDMARK_EMPHASIS
+from tfface.morphable.model import NUM_LANDMARKS
 from tfface.params import FaceParams
 
 NOSE_BRIDGE = tuple(range(27, 31))
 INNER_MOUTH = tuple(range(60, 68))
 
 
-def default_landmark_weights(emphasis: float = 20.0) -> np.ndarray:
+def default_landmark_weights(emphasis: float = DEFAULT_LANDMARK_EMPHASIS) -> np.ndarray:
     """Per-point weights ``[68]``: 1, and ``emphasis`` on the nose bridge
-    (27-30) and inner mouth (60-67), as Deep3DFaceRecon weights them."""
-    weights = np.ones(68, np.float32)
+    (27-30) and inner mouth (60-67) (Deep3DFaceRecon uses 20)."""
+    weights = np.ones(NUM_LANDMARKS, np.float32)
     weights[list(NOSE_BRIDGE + INNER_MOUTH)] = emphasis
     return weights
 

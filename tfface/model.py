@@ -9,10 +9,9 @@ import tensorflow as tf
 
 from tfface.layers.renderer import Renderer
 from tfface.layers.serialization import PACKAGE
+from tfface.loss_weights import DEFAULT_LOSS_WEIGHTS, DEFAULT_REGULARIZATION
 from tfface.losses import landmark_loss, photometric_loss, regularization_loss
 
-DEFAULT_LOSS_WEIGHTS = {"landmark": 100.0, "photometric": 1.0}
-DEFAULT_REGULARIZATION = {"identity": 1e-3, "expression": 1e-3, "albedo": 1e-3}
 LOSS_TERMS = ("landmark", "photometric", "regularization")
 
 

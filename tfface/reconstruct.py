@@ -1,9 +1,10 @@
 """FaceReconstructor: photo -> faces (params, mesh, landmarks, pose), ready to save.
 
 photo -> 68 landmarks (given, a ``.pts`` file, or the dlib detector) ->
-alignment onto the mean-face template -> encoder -> FaceParams ->
-(optional per-image fitting) -> decoded mesh, colours, landmarks mapped back
-to the photo, head pose.
+alignment onto the mean-face template -> encoder -> FaceParams -> landmark
+fit (pose, identity, expression; contour-aware jaw) -> (optional
+photometric fitting) -> decoded mesh, colours, landmarks mapped back to the
+photo, head pose.
 """
 
 from __future__ import annotations
@@ -17,9 +18,14 @@ import numpy as np
 
 from tfface.errors import TfFaceError
 from tfface.faces.align import AlignedFace, align_face, mean_face_template
+from tfface.fitting.landmarks import LandmarkFitter
 
-DEFAULT_ENCODER = os.path.join(os.path.dirname(__file__), "assets", "default_encoder.keras")
-"""MobileNetV3-Small at 112 px for the demo model (configs/default_encoder.yaml)."""
+_ASSETS = os.path.join(os.path.dirname(__file__), "assets")
+DEFAULT_ENCODERS = {"ict": os.path.join(_ASSETS, "default_encoder.keras"),
+                    "demo": os.path.join(_ASSETS, "demo_encoder.keras")}
+"""The shipped encoder of each built-in model: MobileNetV3-Small at 112 px
+(``configs/default_encoder.yaml`` for ICT-FaceKit; the demo model's was
+trained on its synthetic renders)."""
 OVERLAY_SIZE = 512
 """Faces are rendered at this size for overlays, then warped onto the photo."""
 
@@ -73,8 +79,9 @@ class FaceReconstructor:
 
     Args:
       encoder: ``.keras``/``.tflite``/``.onnx``/SavedModel path; None = the
-        shipped default encoder (for the demo model).
-      model: morphable model ``.npz``; None = the embedded demo model.
+        shipped encoder of a built-in model.
+      model: morphable model ``.npz`` or a built-in name (``ict``, ``demo``);
+        None = the shipped ICT-FaceKit model.
     """
 
     def __init__(self, encoder: Optional[str] = None, model: Optional[str] = None) -> None:
@@ -83,15 +90,17 @@ class FaceReconstructor:
         from tfface.params import FaceParams
         from tfface.runtime import load_encoder
         self.model = load_model(model)
-        if encoder is None and model is not None:
-            raise TfFaceError(f"{model}: the default encoder is for the demo model; give "
-                              "--encoder trained for this model")
-        self.encoder_path = encoder or DEFAULT_ENCODER
+        builtin = "ict" if model is None else model
+        if encoder is None and builtin not in DEFAULT_ENCODERS:
+            raise TfFaceError(f"{model}: no shipped encoder for this model; give --encoder "
+                              "trained for it")
+        self.encoder_path = encoder or DEFAULT_ENCODERS[builtin]
         self.encoder = load_encoder(self.encoder_path)
         self.layout = FaceParams.from_model(self.model)
         size = self.encoder.input_size
         self.renderer = Renderer.from_model(self.model, (size, size))
         self.template = mean_face_template(self.renderer)
+        self.landmark_fitter = LandmarkFitter(self.model, self.renderer.camera)
         self._landmarker = None
         probe = self.encoder.predict(np.zeros((1, size, size, 3), np.float32))
         if probe.shape[-1] != self.layout.size:
@@ -118,10 +127,15 @@ class FaceReconstructor:
 
     def reconstruct(self, image_rgb: np.ndarray,
                     landmarks: Optional[Sequence[np.ndarray]] = None,
-                    fit_steps: int = 0) -> List[FaceReconstruction]:
+                    fit_steps: int = 0, landmark_fit: bool = True,
+                    jaw: str = "contour") -> List[FaceReconstruction]:
         """Faces in a uint8 RGB photo ``[H, W, 3]``; ``landmarks``: a list of
         ``[68, 2]`` (photo pixels), else the detector finds them. Empty when
-        no face is found. ``fit_steps`` > 0 refines each face by fitting."""
+        no face is found. The encoder's output is refined by the landmark fit
+        (``landmark_fit``; ``jaw``: ``contour`` when the jaw points mark the
+        visible outline, as detectors and 300-W do, ``fixed`` when they mark
+        the 3D jaw, as AFLW2000-3D does), then, with ``fit_steps`` > 0, by
+        photometric fitting."""
         if landmarks is None:
             landmarks = self.find_landmarks(image_rgb)
         if not len(landmarks):
@@ -130,6 +144,9 @@ class FaceReconstructor:
                    for lm in landmarks]
         crops = np.stack([a.crop for a in aligned]).astype(np.float32)
         params = self.encoder.predict(crops)
+        if landmark_fit:
+            params = np.stack([self.landmark_fitter.fit(a.landmarks, p, jaw=jaw).params
+                               for p, a in zip(params, aligned)])
         fit = None
         if fit_steps > 0:
             from tfface.fitting import fit_params

@@ -73,7 +73,7 @@ def build_dataset(config: Dict[str, Any], renderer: Renderer) -> tf.data.Dataset
     else:
         # aligned like photos at inference, so the encoder trains on what it will see
         arrays = render_synthetic(renderer, int(data["synthetic_count"]), seed=data["seed"],
-                                  aligned=True)
+                                  aligned=True, photo_like=bool(data["photo_like"]))
     return arrays_dataset(arrays, data["batch_size"], data["seed"], data["augment"])
 
 

@@ -6,12 +6,20 @@ from typing import Dict
 
 import numpy as np
 
-from tfface.faces.align import align_face, mean_face_template
+from tfface.data.photoreal import photographic, random_backgrounds
+from tfface.faces.align import align_face, apply_transform, mean_face_template
 from tfface.layers.renderer import Renderer
 
+DETECTOR_NOISE = 0.03
+"""Landmark noise for placing photo-like crops, in outer-eye-corner distances
+(a landmark detector's typical error on real photos is 3-5 %)."""
 
-def random_params(layout, count: int, rng: np.random.Generator) -> np.ndarray:
-    """Plausible random FaceParams ``[count, P]`` (poses within +-30 degrees)."""
+
+def random_params(layout, count: int, rng: np.random.Generator,
+                  photo_like: bool = False) -> np.ndarray:
+    """Plausible random FaceParams ``[count, P]``: poses within +-30 degrees
+    of yaw, soft light; ``photo_like``: yaw to +-70 degrees, pitch +-25,
+    roll +-20, and a hard side light on a third of the faces."""
     params = layout.zeros(count)
     s = layout.slices
     params[:, s["identity"]] = rng.normal(size=(count, layout.identity))
@@ -21,24 +29,21 @@ def random_params(layout, count: int, rng: np.random.Generator) -> np.ndarray:
     light = np.zeros((count, 3, 9))
     light[:, :, 0] = rng.normal(scale=0.1, size=(count, 1))
     light[:, :, 1:4] = rng.normal(scale=0.2, size=(count, 1, 3))
+    pose = [0.25, 0.5, 0.15]
+    if photo_like:
+        hard = rng.uniform(size=count) < 1 / 3
+        light[hard, :, 1:4] = rng.normal(scale=0.5, size=(hard.sum(), 1, 3))
+        light[:, :, 0] += rng.normal(scale=0.05, size=(count, 3))  # tinted light
+        pose = [0.44, 1.22, 0.35]
     params[:, s["illumination"]] = light.reshape(count, -1)
-    params[:, s["rotation"]] = rng.uniform(-1, 1, (count, 3)) * [0.25, 0.5, 0.15]
+    params[:, s["rotation"]] = rng.uniform(-1, 1, (count, 3)) * pose
     params[:, s["translation"]] = rng.normal(size=(count, 3)) * [8.0, 8.0, 20.0]
     params[:, s["scale"]] = rng.normal(scale=0.05, size=(count, 1))
     return params.astype(np.float32)
 
 
-def random_backgrounds(count: int, size, rng: np.random.Generator) -> np.ndarray:
-    """Smooth random colour gradients ``[count, H, W, 3]`` in 0..1."""
-    h, w = size
-    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
-    corners = rng.uniform(0.1, 0.9, (count, 3, 3))
-    return (corners[:, 0, None, None] + corners[:, 1, None, None] * (xx[..., None] - 0.5)
-            + corners[:, 2, None, None] * (yy[..., None] - 0.5)).clip(0, 1).astype(np.float32)
-
-
-def render_synthetic(renderer: Renderer, count: int, seed: int = 0,
-                     batch: int = 32, aligned: bool = False) -> Dict[str, np.ndarray]:
+def render_synthetic(renderer: Renderer, count: int, seed: int = 0, batch: int = 32,
+                     aligned: bool = False, photo_like: bool = False) -> Dict[str, np.ndarray]:
     """Render ``count`` random faces over random backgrounds.
 
     Returns a dict of numpy arrays: ``image [N, H, W, 3]`` float32 0..255,
@@ -46,28 +51,45 @@ def render_synthetic(renderer: Renderer, count: int, seed: int = 0,
     (world space, model units). With ``aligned``, images and landmarks are
     then cropped like photos at inference (:func:`tfface.faces.align.align_face`);
     ``params`` and ``vertices`` stay those of the uncropped render.
+    ``photo_like``: wider poses and harder light (:func:`random_params`),
+    photo backgrounds, texture, occluders, blur, noise and JPEG
+    (:func:`tfface.data.photoreal.photographic`), and the crop aligned from
+    landmarks with detector-like noise (:data:`DETECTOR_NOISE`).
     """
     rng = np.random.default_rng(seed)
-    params = random_params(renderer.layout, count, rng)
+    params = random_params(renderer.layout, count, rng, photo_like)
     backgrounds = random_backgrounds(count, renderer.image_size, rng)
-    images, landmarks, vertices = [], [], []
+    images, masks, landmarks, vertices = [], [], [], []
     for start in range(0, count, batch):
-        out = renderer(params[start:start + batch], backgrounds[start:start + batch])
-        images.append(np.clip(out["image"].numpy(), 0, 1) * 255.0)
+        out = renderer(params[start:start + batch])
+        images.append(np.clip(out["image"].numpy(), 0, 1))
+        masks.append(np.clip(out["mask"].numpy(), 0, 1))
         landmarks.append(out["landmarks2d"].numpy())
         vertices.append(out["vertices"].numpy())
-    data = {"image": np.concatenate(images).astype(np.float32),
+    image, mask = np.concatenate(images), np.concatenate(masks)
+    if photo_like:
+        image = photographic(image, mask, rng)
+    else:
+        image = (image * mask + backgrounds * (1 - mask)) * 255.0
+    data = {"image": image.astype(np.float32),
             "landmarks": np.concatenate(landmarks).astype(np.float32),
             "params": params, "vertices": np.concatenate(vertices).astype(np.float32)}
     if aligned:
-        _align_in_place(data, mean_face_template(renderer))
+        noise = DETECTOR_NOISE if photo_like else 0.0
+        _align_in_place(data, mean_face_template(renderer), rng, noise)
     return data
 
 
-def _align_in_place(data: Dict[str, np.ndarray], template: np.ndarray) -> None:
+def _align_in_place(data: Dict[str, np.ndarray], template: np.ndarray,
+                    rng: np.random.Generator, noise: float = 0.0) -> None:
     """Crop every image as a photo is cropped at inference (scale + shift onto
-    the mean-face template), so training sees what the encoder will see."""
+    the mean-face template), so training sees what the encoder will see. The
+    crop is placed from landmarks with Gaussian noise of ``noise`` times the
+    outer-eye-corner distance; the training targets stay the exact ones."""
     size = data["image"].shape[1]
     for i, (image, landmarks) in enumerate(zip(data["image"], data["landmarks"])):
-        face = align_face(image, landmarks, size, template)
-        data["image"][i], data["landmarks"][i] = face.crop, face.landmarks
+        eyes = np.linalg.norm(landmarks[36] - landmarks[45])
+        detected = landmarks + rng.normal(scale=noise * eyes, size=landmarks.shape)
+        face = align_face(image, detected, size, template)
+        data["image"][i] = face.crop
+        data["landmarks"][i] = apply_transform(face.transform, landmarks)

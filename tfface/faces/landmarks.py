@@ -69,12 +69,15 @@ class FaceLandmarker:
         faces = []
         for rect, score in sorted(zip(rects, scores), key=lambda pair: -pair[1]):
             box = np.array([rect.left(), rect.top(), rect.right(), rect.bottom()]) / ratio
-            full = self._rectangle(*(int(round(v)) for v in box))
-            shape = self._predictor(image_rgb, full)
-            points = np.array([[p.x, p.y] for p in shape.parts()], np.float64)
+            points = self.landmarks_in_box(image_rgb, box)
             faces.append(DetectedFace(box, points, float(score), self._problem(box, points,
                                                                                 width, height)))
         return faces
+
+    def landmarks_in_box(self, image_rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """The 68 landmarks ``[68, 2]`` of the face in ``box`` ``[4]`` (x0, y0, x1, y1)."""
+        shape = self._predictor(image_rgb, self._rectangle(*(int(round(v)) for v in box)))
+        return np.array([[p.x, p.y] for p in shape.parts()], np.float64)
 
     def _problem(self, box: np.ndarray, points: np.ndarray, width: int,
                  height: int) -> Optional[str]:

@@ -1,12 +1,25 @@
-"""Morphable face models: the model class, its npz layout, loaders, the demo model."""
+"""Morphable face models: the model class, its npz layout, loaders, the shipped models."""
 
+from typing import Optional
+
+from tfface.config import BUILTIN_MODEL_NAMES
+from tfface.morphable.default import default_model
 from tfface.morphable.demo import demo_model
 from tfface.morphable.model import MorphableModel, NUM_LANDMARKS
 
-
-def load_model(path=None) -> MorphableModel:
-    """The model ``.npz`` at ``path``, or the embedded demo model when None."""
-    return demo_model() if path is None else MorphableModel.load(path)
+BUILTIN_MODELS = dict(zip(BUILTIN_MODEL_NAMES, (default_model, demo_model)))
+"""Models shipped in the package, by name (``--model ict``, ``--model demo``)."""
 
 
-__all__ = ["MorphableModel", "NUM_LANDMARKS", "demo_model", "load_model"]
+def load_model(path: Optional[str] = None) -> MorphableModel:
+    """The model ``.npz`` at ``path``, a built-in model by name (``ict``,
+    ``demo``), or the default ICT-FaceKit model when None."""
+    if path is None:
+        return default_model()
+    if path in BUILTIN_MODELS:
+        return BUILTIN_MODELS[path]()
+    return MorphableModel.load(path)
+
+
+__all__ = ["BUILTIN_MODELS", "MorphableModel", "NUM_LANDMARKS", "default_model", "demo_model",
+           "load_model"]

@@ -19,7 +19,8 @@ from tqdm import tqdm
 
 from tfface.encoders import group_scales
 from tfface.layers.renderer import Renderer
-from tfface.model import DEFAULT_LOSS_WEIGHTS, DEFAULT_REGULARIZATION, face_loss_terms
+from tfface.loss_weights import DEFAULT_LOSS_WEIGHTS, DEFAULT_REGULARIZATION
+from tfface.model import face_loss_terms
 
 
 @dataclasses.dataclass

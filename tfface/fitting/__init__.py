@@ -1,0 +1,7 @@
+"""Per-image fitting: landmark fit (pose + shape from 68 points) and
+analysis-by-synthesis through the renderer (photometric)."""
+
+from tfface.fitting.landmarks import CameraModel, LandmarkFit, LandmarkFitter
+from tfface.fitting.photometric import FitResult, fit_params
+
+__all__ = ["CameraModel", "FitResult", "LandmarkFit", "LandmarkFitter", "fit_params"]

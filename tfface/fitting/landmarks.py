@@ -1,0 +1,335 @@
+"""Contour-aware landmark fitting: pose, identity and expression from 68 points.
+
+What eos's ``fit_shape_and_pose`` does, for tfface's camera and models, as a
+joint damped Gauss-Newton (Levenberg-Marquardt) solve instead of
+alternation (pitch trades against identity; alternating converges slowly):
+
+* unknowns: rotation (a local increment ``R <- R exp([w]x)``), x/y
+  translation, log scale, identity, and expression bounded to [0, 1] for
+  blendshape models (an active set: weights at a bound whose gradient pushes
+  outwards are held there);
+* objective: the training's landmark and regularization losses with their
+  weights (:mod:`tfface.loss_weights`; ``landmark_loss`` in image-size
+  units, ``regularization_loss`` per group), i.e. what the encoder
+  minimised without the photometric term, plus an L1 sparsity prior on
+  blendshape weights (:data:`EXPRESSION_SPARSITY`);
+* jaw (``jaw="contour"``, for annotations of the *visible* outline: 300-W,
+  dlib, photo detectors): on the side turned away from the camera the 8 jaw
+  points are matched to the current occluding contour, the outermost
+  projected vertex of a horizontal line of vertices behind each jaw
+  landmark ("landmark marching", as in Zhu et al.'s HPEN/3DDFA);
+  ``jaw="fixed"`` for annotations of the 3D jaw (AFLW2000-3D, LS3D-W);
+* the expressions fitted are those 68 points can see
+  (:func:`landmark_expressions`): gaze, cheek puff/squint and nose sneer
+  move no landmark reliably, and fitted freely they soak up shape error.
+
+Everything is numpy on the 68 landmark vertices: a few ms per face.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from tfface.loss_weights import DEFAULT_LOSS_WEIGHTS, DEFAULT_REGULARIZATION
+from tfface.morphable.model import NUM_LANDMARKS, MorphableModel
+from tfface.params import FaceParams
+
+JAW_MODES = ("contour", "fixed")
+JAW_IMAGE_LEFT = tuple(range(0, 8))
+JAW_IMAGE_RIGHT = tuple(range(9, 17))
+UNSEEN_EXPRESSIONS = ("eyeLook", "cheekPuff", "cheekSquint", "noseSneer")
+"""Name prefixes of blendshapes that 68 landmarks do not determine."""
+EXPRESSION_SPARSITY = 0.003
+"""L1 weight on blendshape weights in the landmark fit, the one term training
+does not have: without it a neutral face comes out with ~10 of 39 fitted
+blendshapes above 0.1, soaking up identity; with it 0.3, and pose and
+expression errors drop too (0.003 chosen of 0, 0.003, 0.01, 0.03 on
+synthetic faces; tests/test_landmark_fit.py)."""
+LINE_HALF_HEIGHT_MM = 3.0
+LINE_DEPTH_MM = 45.0
+
+
+@dataclasses.dataclass(frozen=True)
+class CameraModel:
+    """The renderer's pinhole camera as numbers (see :class:`tfface.layers.Camera`):
+    ``focal`` px, ``distance`` (model units), ``size`` ``(H, W)`` px,
+    ``center`` ``[3]`` pose pivot, ``perspective`` or weak perspective."""
+
+    focal: float
+    distance: float
+    size: Tuple[int, int]
+    center: np.ndarray
+    perspective: bool = True
+
+    @classmethod
+    def from_layer(cls, camera) -> "CameraModel":
+        return cls(camera.focal, camera.distance, tuple(camera.image_size),
+                   np.asarray(camera.center, np.float64), camera.projection == "perspective")
+
+    def project(self, world: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Pixels ``[N, 2]`` of world points ``[N, 3]`` and d(pixels)/d(world) ``[N, 2, 3]``."""
+        h, w = self.size
+        depth = self.distance - world[:, 2] if self.perspective else np.full(len(world),
+                                                                             self.distance)
+        pixels = np.stack([(w - 1) / 2 + self.focal * world[:, 0] / depth,
+                           (h - 1) / 2 - self.focal * world[:, 1] / depth], 1)
+        jac = np.zeros((len(world), 2, 3))
+        jac[:, 0, 0] = self.focal / depth
+        jac[:, 1, 1] = -self.focal / depth
+        if self.perspective:
+            jac[:, 0, 2] = self.focal * world[:, 0] / depth ** 2
+            jac[:, 1, 2] = -self.focal * world[:, 1] / depth ** 2
+        return pixels, jac
+
+
+def landmark_expressions(names: Sequence[str]) -> np.ndarray:
+    """Indices of the expressions a landmark fit solves for: all but
+    :data:`UNSEEN_EXPRESSIONS` (all of them for unnamed, PCA expressions)."""
+    return np.array([i for i, n in enumerate(names)
+                     if not str(n).startswith(UNSEEN_EXPRESSIONS)] if names
+                    else [], np.int64)
+
+
+@functools.lru_cache(maxsize=4)
+def contour_lines(model: MorphableModel) -> Tuple[np.ndarray, ...]:
+    """Per iBUG jaw point 0..16, the candidate vertex ids ``[n_i]`` of its
+    occluding-contour line: vertices of the mean shape within
+    :data:`LINE_HALF_HEIGHT_MM` of the landmark's height, on its side of the
+    face, at least as far out, and up to :data:`LINE_DEPTH_MM` behind it
+    (towards the ear). The chin (8) keeps its own vertex."""
+    mean = model.mean_shape.astype(np.float64) - model.center
+    lines = []
+    for point in range(17):
+        anchor = int(model.landmark_indices[point])
+        x, y, z = mean[anchor]
+        if point == 8:
+            lines.append(np.array([anchor]))
+            continue
+        side = np.sign(x)
+        keep = ((np.abs(mean[:, 1] - y) <= LINE_HALF_HEIGHT_MM) & (side * mean[:, 0] >= side * x)
+                & (mean[:, 2] <= z + 1.0) & (mean[:, 2] >= z - LINE_DEPTH_MM))
+        lines.append(np.union1d(np.flatnonzero(keep), [anchor]))
+    return tuple(lines)
+
+
+@dataclasses.dataclass
+class LandmarkFit:
+    """Result for one face: ``params`` ``[P]``; ``landmarks`` ``[68, 2]``
+    projected model landmarks (the contour vertices on the jaw);
+    ``vertex_ids`` ``[68]`` the vertices used; ``loss`` before/after
+    (landmark + regularization, training weights); ``iterations``."""
+
+    params: np.ndarray
+    landmarks: np.ndarray
+    vertex_ids: np.ndarray
+    loss_before: float
+    loss_after: float
+    iterations: int
+
+
+class LandmarkFitter:
+    """Fits FaceParams of ``model`` to 68 landmarks seen by ``camera``.
+
+    Args:
+      model: the morphable model.
+      camera: :class:`CameraModel` (or a ``tfface.layers.Camera``).
+      landmark_weight, regularization: the training's loss weights
+        (default :mod:`tfface.loss_weights`).
+      landmark_weights: per-point ``[68]`` (default all 1, the shipped recipe).
+      expressions: expression indices to fit (default
+        :func:`landmark_expressions`); the others keep their initial value.
+      bounded: keep expressions in [0, 1] (default: when the model names its
+        expressions, i.e. blendshapes).
+      sparsity: weight of the L1 prior ``sum(expression)`` on bounded
+        (non-negative) blendshape weights (:data:`EXPRESSION_SPARSITY`).
+    """
+
+    def __init__(self, model: MorphableModel, camera, landmark_weight: Optional[float] = None,
+                 regularization=None, landmark_weights: Optional[Sequence[float]] = None,
+                 expressions: Optional[Sequence[int]] = None,
+                 bounded: Optional[bool] = None,
+                 sparsity: float = EXPRESSION_SPARSITY) -> None:
+        self.model = model
+        self.camera = camera if isinstance(camera, CameraModel) else CameraModel.from_layer(camera)
+        self.layout = FaceParams.from_model(model)
+        self.landmark_weight = float(DEFAULT_LOSS_WEIGHTS["landmark"] if landmark_weight is None
+                                     else landmark_weight)
+        prior = dict(DEFAULT_REGULARIZATION if regularization is None else regularization)
+        self.prior_id = float(prior.get("identity", 0.0))
+        self.prior_exp = float(prior.get("expression", 0.0))
+        weights = np.ones(NUM_LANDMARKS) if landmark_weights is None else \
+            np.asarray(landmark_weights, np.float64)
+        if weights.shape != (NUM_LANDMARKS,):
+            raise ValueError(f"landmark_weights: shape {weights.shape}, expected [68]")
+        self.point_weights = weights / weights.sum()
+        self.expressions = landmark_expressions(model.expression_names) if expressions is None \
+            else np.asarray(expressions, np.int64)
+        if expressions is None and not model.expression_names:
+            self.expressions = np.arange(model.num_expression)
+        self.bounded = bool(model.expression_names) if bounded is None else bool(bounded)
+        self.sparsity = float(sparsity) if self.bounded else 0.0
+        self._id = model.id_basis.astype(np.float64).reshape(model.num_vertices, 3, -1)
+        self._exp = model.exp_basis.astype(np.float64).reshape(model.num_vertices, 3, -1)
+        self._mean = model.mean_shape.astype(np.float64)
+
+    # ------------------------------------------------------------ objective
+    def _vertices(self, ids: np.ndarray, identity: np.ndarray, expression: np.ndarray):
+        return self._mean[ids] + self._id[ids] @ identity + self._exp[ids] @ expression
+
+    def loss(self, params: np.ndarray, target: np.ndarray,
+             ids: Optional[np.ndarray] = None) -> float:
+        """Landmark + regularization loss (training weights) of ``params``
+        ``[P]`` against ``target`` ``[68, 2]``, with vertex ``ids`` ``[68]``."""
+        ids = self.model.landmark_indices if ids is None else ids
+        pixels = self.project(params, ids)
+        groups = self.layout.split_numpy(params)
+        size = float(self.camera.size[1])
+        landmark = np.sum(self.point_weights * np.sum(((pixels - target) / size) ** 2, 1))
+        return float(self.landmark_weight * landmark
+                     + self.prior_id * np.sum(groups["identity"] ** 2)
+                     + self.prior_exp * np.sum(groups["expression"] ** 2)
+                     + self.sparsity * np.sum(np.abs(groups["expression"])))
+
+    def project(self, params: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Pixels ``[N, 2]`` of vertices ``ids`` for ``params`` ``[P]``."""
+        g = self.layout.split_numpy(np.asarray(params, np.float64))
+        rotation = Rotation.from_euler("xyz", g["rotation"]).as_matrix()
+        world = np.exp(g["scale"][0]) * (self._vertices(ids, g["identity"], g["expression"])
+                                         - self.camera.center) @ rotation.T + g["translation"]
+        return self.camera.project(world)[0]
+
+    # ---------------------------------------------------------- contour jaw
+    def jaw_vertices(self, params: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """Landmark vertex ids ``[68]`` with the jaw points of the side turned
+        away from the camera moved to the occluding contour: on each line of
+        :func:`contour_lines`, the vertex whose projection is outermost."""
+        ids = self.model.landmark_indices.copy()
+        g = self.layout.split_numpy(np.asarray(params, np.float64))
+        yaw = Rotation.from_euler("xyz", g["rotation"]).as_matrix()[0, 2]  # +: towards +x
+        if abs(yaw) < np.sin(np.radians(5.0)):
+            return ids
+        lines = contour_lines(self.model)
+        # yaw > 0 turns the face to the viewer's right: its image-left side
+        # (points 0-7) turns away and shows its occluding contour.
+        far, outward = (JAW_IMAGE_LEFT, -1.0) if yaw > 0 else (JAW_IMAGE_RIGHT, 1.0)
+        candidates = np.concatenate([lines[point] for point in far])
+        x = outward * self.project(params, candidates)[:, 0]
+        start = 0
+        for point in far:
+            end = start + len(lines[point])
+            ids[point] = candidates[start + np.argmax(x[start:end])]
+            start = end
+        return ids
+
+    # --------------------------------------------------------------- solve
+    def fit(self, target: np.ndarray, init: Optional[np.ndarray] = None, jaw: str = "contour",
+            iterations: int = 12) -> LandmarkFit:
+        """Fit ``target`` ``[68, 2]`` (pixels of :attr:`camera`); ``init``
+        ``[P]`` (e.g. the encoder's output; default the mean face, frontal).
+        Albedo, light and z translation keep their initial values."""
+        if jaw not in JAW_MODES:
+            raise ValueError(f"jaw must be one of {JAW_MODES}, got {jaw!r}")
+        target = np.asarray(target, np.float64)
+        if target.shape != (NUM_LANDMARKS, 2):
+            raise ValueError(f"target: shape {target.shape}, expected [68, 2]")
+        params = self.layout.zeros(1)[0].astype(np.float64) if init is None else \
+            np.array(init, np.float64)
+        if self.bounded:
+            s = self.layout.slices["expression"]
+            params[s] = np.clip(params[s], 0.0, 1.0)
+        ids = self.jaw_vertices(params, target) if jaw == "contour" else \
+            self.model.landmark_indices.copy()
+        before = self.loss(params, target, ids)
+        current, damping, done = before, 1e-3, 0
+        for done in range(1, iterations + 1):
+            step = self._step(params, target, ids, damping)
+            if step is None:
+                break
+            trial = self._clip(params + step)
+            trial_ids = self.jaw_vertices(trial, target) if jaw == "contour" else ids
+            loss = self.loss(trial, target, trial_ids)
+            if loss < current:
+                params, ids, damping = trial, trial_ids, max(damping / 3, 1e-6)
+                improvement, current = current - loss, loss
+                if improvement < 1e-7 * max(current, 1e-12):
+                    break
+            else:
+                damping *= 10
+                if damping > 1e4:
+                    break
+        return LandmarkFit(params.astype(np.float32), self.project(params, ids), ids, before,
+                           current, done)
+
+    def _clip(self, params: np.ndarray) -> np.ndarray:
+        if self.bounded:
+            s = self.layout.slices["expression"]
+            params[s] = np.clip(params[s], 0.0, 1.0)
+        return params
+
+    def _step(self, params: np.ndarray, target: np.ndarray, ids: np.ndarray,
+              damping: float) -> Optional[np.ndarray]:
+        """One damped Gauss-Newton step ``[P]`` (zero outside the fitted entries)."""
+        g = self.layout.split_numpy(params)
+        s = self.layout.slices
+        rotation = Rotation.from_euler("xyz", g["rotation"]).as_matrix()
+        scale = np.exp(g["scale"][0])
+        local = self._vertices(ids, g["identity"], g["expression"]) - self.camera.center
+        world = scale * local @ rotation.T + g["translation"]
+        pixels, dpix = self.camera.project(world)                       # [68,2], [68,2,3]
+        sr = scale * rotation
+        blocks = [
+            -np.einsum("ij,njk->nik", sr, _skew(local)),                  # d world / d w
+            np.broadcast_to(np.eye(3)[:, :2], (len(ids), 3, 2)),          # tx, ty
+            (local @ sr.T)[:, :, None],                                   # log scale
+            np.einsum("ij,njk->nik", sr, self._id[ids]),                  # identity
+            np.einsum("ij,njk->nik", sr, self._exp[ids][:, :, self.expressions]),
+        ]
+        jac_world = np.concatenate(blocks, 2)                             # [68, 3, n]
+        size = float(self.camera.size[1])
+        row = np.sqrt(self.landmark_weight * self.point_weights)[:, None] / size
+        jac = np.einsum("nij,njk->nik", dpix, jac_world) * row[:, :, None]
+        jac = jac.reshape(-1, jac_world.shape[2])
+        residual = ((pixels - target) * row).reshape(-1)
+        n_id = self.layout.identity
+        prior = np.zeros(jac.shape[1])
+        prior[6:6 + n_id] = self.prior_id
+        prior[6 + n_id:] = self.prior_exp
+        values = np.concatenate([np.zeros(6), g["identity"], g["expression"][self.expressions]])
+        gradient = jac.T @ residual + prior * values
+        gradient[6 + n_id:] += self.sparsity
+        free = np.ones(jac.shape[1], bool)
+        if self.bounded:  # active set: weights at a bound that the gradient pushes outwards
+            fitted = values[6 + n_id:]
+            exp_gradient = gradient[6 + n_id:]
+            free[6 + n_id:] = ~(((fitted <= 0) & (exp_gradient > 0))
+                                | ((fitted >= 1) & (exp_gradient < 0)))
+        normal = (jac.T @ jac + np.diag(prior))[np.ix_(free, free)]
+        normal += damping * np.diag(np.diag(normal) + 1e-9)
+        try:
+            solved = -np.linalg.solve(normal, gradient[free])
+        except np.linalg.LinAlgError:
+            return None
+        delta = np.zeros(jac.shape[1])
+        delta[free] = solved
+        step = np.zeros_like(params)
+        new_rotation = rotation @ Rotation.from_rotvec(delta[:3]).as_matrix()
+        step[s["rotation"]] = Rotation.from_matrix(new_rotation).as_euler("xyz") - g["rotation"]
+        step[s["rotation"]] = (step[s["rotation"]] + np.pi) % (2 * np.pi) - np.pi
+        step[s["translation"].start:s["translation"].start + 2] = delta[3:5]
+        step[s["scale"]] = delta[5]
+        step[s["identity"]] = delta[6:6 + n_id]
+        step[s["expression"].start + self.expressions] = delta[6 + n_id:]
+        return step
+
+
+def _skew(vectors: np.ndarray) -> np.ndarray:
+    """``[N, 3] -> [N, 3, 3]`` cross-product matrices ``[v]x``."""
+    x, y, z = vectors[:, 0], vectors[:, 1], vectors[:, 2]
+    zero = np.zeros_like(x)
+    return np.stack([np.stack([zero, -z, y], 1), np.stack([z, zero, -x], 1),
+                     np.stack([-y, x, zero], 1)], 1)
