@@ -3,13 +3,17 @@
 Reads ``../shared/eval/aflw2000_3d`` in place (research evaluation only; see
 its README). Per image: 3DDFA's crop box as the face box (so the detector is
 not what is measured), landmarks inside it from ``--landmarks`` (``dlib``:
-tfface's landmarker; ``pts`` / ``reannotated``: the dataset's own points, to
-measure the fit alone), then the stages of ``tfface reconstruct``:
+``mediapipe``, the default, or ``dlib``: tfface's landmarkers; ``pts`` /
+``reannotated``: the dataset's own points, to measure the fit alone), then the stages of ``tfface reconstruct``:
 
 * ``encoder``: align + the shipped encoder;
 * ``landmark fit``: + :class:`tfface.fitting.LandmarkFitter` (jaw ``fixed``:
   AFLW's points mark the 3D jaw; ``contour`` for dlib's visible outline);
 * ``photometric``: + ``--fit N`` steps through the renderer (optional).
+
+Peer (``--eos``, needs the ``peers`` extra, ``eos-py``): eos's
+``fit_shape_and_pose`` with the Surrey model and its contour files from
+``../shared/models/sfm``, on the same landmarks in the same run.
 
 Reports per stage: head-pose MAE (yaw / pitch / roll / mean, degrees) on the
 images head-pose papers keep (all but the 31 with an angle beyond 99 deg),
@@ -34,8 +38,10 @@ import numpy as np  # noqa: E402
 from scipy.spatial.transform import Rotation  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from tfface.evaluation import YAW_BINS, aflw2000, aflw_angles, nme_3ddfa, yaw_bin_means  # noqa: E402
+from tfface.evaluation import (YAW_BINS, aflw2000, aflw_angles, landmark_box, nme_3ddfa,  # noqa: E402
+                               yaw_bin_means)
 from tfface.faces import read_image  # noqa: E402
+from tfface.faces.landmarks import LANDMARKERS, make_landmarker  # noqa: E402
 from tfface.reconstruct import FaceReconstructor  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "eval",
@@ -43,12 +49,40 @@ DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "sha
 ANGLES = ("yaw", "pitch", "roll")
 
 
-def landmark_box(roi_box: np.ndarray) -> np.ndarray:
-    """The landmarks' square box inside 3DDFA's crop box: 3DDFA makes the crop
-    box the landmarks' square box scaled by sqrt(2) about its centre
-    (``parse_roi_box_from_landmark``); dlib's predictor wants the tighter one."""
-    centre, half = (roi_box[:2] + roi_box[2:]) / 2, (roi_box[2:] - roi_box[:2]) / (2 * np.sqrt(2))
-    return np.concatenate([centre - half, centre + half])
+class EosPeer:
+    """eos's contour-aware landmark fit with the Surrey model (eos-py)."""
+
+    def __init__(self, folder: str) -> None:
+        import eos
+        self.eos = eos
+        model = eos.morphablemodel.load_model(os.path.join(folder, "sfm_shape_3448.bin"))
+        blendshapes = eos.morphablemodel.load_blendshapes(
+            os.path.join(folder, "expression_blendshapes_3448.bin"))
+        self.model = eos.morphablemodel.MorphableModel(
+            model.get_shape_model(), blendshapes, color_model=eos.morphablemodel.PcaModel(),
+            vertex_definitions=None, texture_coordinates=model.get_texture_coordinates())
+        mapping = os.path.join(folder, "ibug_to_sfm.txt")
+        self.mapper = eos.core.LandmarkMapper(mapping)
+        self.edges = eos.morphablemodel.load_edge_topology(
+            os.path.join(folder, "sfm_3448_edge_topology.json"))
+        self.contour_landmarks = eos.fitting.ContourLandmarks.load(mapping)
+        self.contour = eos.fitting.ModelContour.load(os.path.join(folder, "sfm_model_contours.json"))
+        with np.load(os.path.join(folder, "sfm_3448.npz")) as arrays:
+            self.landmark_vertices = arrays["landmark_indices"]
+
+    def __call__(self, points: np.ndarray, width: int, height: int):
+        """Pose (dataset convention, degrees) and projected landmarks ``[68, 2]``."""
+        landmarks = [self.eos.core.Landmark(str(i + 1), [float(x), float(y)])
+                     for i, (x, y) in enumerate(points)]
+        mesh, pose, _, _ = self.eos.fitting.fit_shape_and_pose(
+            self.model, landmarks, self.mapper, width, height, self.edges,
+            self.contour_landmarks, self.contour)
+        rotation = np.asarray(pose.get_modelview())[:3, :3]
+        rotation = rotation / np.linalg.norm(rotation[0])
+        camera = np.asarray(self.eos.fitting.get_3x4_affine_camera_matrix(pose, width, height))
+        vertices = np.asarray(mesh.vertices)[self.landmark_vertices]
+        projected = np.c_[vertices, np.ones(len(vertices))] @ camera.T
+        return aflw_angles(rotation), projected[:, :2]
 
 
 def dataset_pose(face, reconstructor) -> dict:
@@ -61,11 +95,13 @@ def run(args) -> dict:
     reconstructor = FaceReconstructor(args.encoder, args.model)
     fitter = reconstructor.landmark_fitter
     landmarker = None
-    if args.landmarks == "dlib":
-        from tfface.faces.landmarks import FaceLandmarker
-        landmarker = FaceLandmarker()
+    if args.landmarks in LANDMARKERS:
+        landmarker = make_landmarker(args.landmarks)
     jaw = args.jaw or ("contour" if args.landmarks == "dlib" else "fixed")
     stages = ["input landmarks", "encoder", "landmark fit"] + (["photometric"] if args.fit else [])
+    peer = EosPeer(args.sfm) if args.eos else None
+    if peer is not None:
+        stages.append("eos (peer)")
     rows = {s: {"nme": [], "pose": [], "ms": []} for s in stages}
     bins, valid = [], []
     images = list(aflw2000(args.data, args.subset, args.limit))
@@ -98,6 +134,12 @@ def run(args) -> dict:
             rows[stage]["nme"].append(nme_3ddfa(found.landmarks2d, item["reannotated"]))
             pose = dataset_pose(found, reconstructor)
             rows[stage]["pose"].append([abs(pose[a] - item["pose"][a]) for a in ANGLES])
+        if peer is not None:
+            start = time.perf_counter()
+            pose, projected = peer(points, photo.shape[1], photo.shape[0])
+            rows["eos (peer)"]["ms"].append(1e3 * (time.perf_counter() - start))
+            rows["eos (peer)"]["nme"].append(nme_3ddfa(projected, item["reannotated"]))
+            rows["eos (peer)"]["pose"].append([abs(pose[a] - item["pose"][a]) for a in ANGLES])
         bins.append(item["yaw_bin"])
         valid.append(item["pose_valid"])
     bins, valid = np.array(bins), np.array(valid)
@@ -136,14 +178,20 @@ def main(argv=None) -> int:
     parser.add_argument("--data", default=DATA, help="the aflw2000_3d folder")
     parser.add_argument("--subset", help="file of image names, e.g. subset_150.txt")
     parser.add_argument("--limit", type=int, help="first N images only")
-    parser.add_argument("--landmarks", choices=("dlib", "pts", "reannotated"), default="dlib",
-                        help="input landmarks: tfface's landmarker in the crop box, or the "
+    parser.add_argument("--landmarks", choices=LANDMARKERS + ("pts", "reannotated"),
+                        default="mediapipe",
+                        help="input landmarks: a tfface landmarker in the crop box, or the "
                              "dataset's own points")
     parser.add_argument("--jaw", choices=("contour", "fixed"),
-                        help="landmark-fit jaw mode (default: contour for dlib, else fixed)")
+                        help="landmark-fit jaw mode (default: contour for dlib's visible "
+                             "outline, fixed for MediaPipe's and the dataset's 3D jaw)")
     parser.add_argument("--fit", type=int, default=0, metavar="N", help="photometric steps")
     parser.add_argument("--encoder", help="encoder (default: the shipped one)")
     parser.add_argument("--model", help="morphable model (default: ict)")
+    parser.add_argument("--eos", action="store_true",
+                        help="peer column: eos-py's fit_shape_and_pose with the Surrey model")
+    parser.add_argument("--sfm", default=os.path.join(os.path.dirname(DATA), "..", "models", "sfm"),
+                        help="the Surrey model folder (eos files)")
     parser.add_argument("--no-progress", dest="progress", action="store_false")
     args = parser.parse_args(argv)
     if not os.path.isfile(os.path.join(args.data, "gt.json")):

@@ -1,6 +1,6 @@
 """Train on synthetic faces within a CPU time budget, then measure recovery.
 
-Renders random FaceParams with tfface's own renderer (demo model by default,
+Renders random FaceParams with tfface's own renderer (ICT-FaceKit by default,
 ``--model ../shared/models/sfm/sfm_3448.npz`` for the Surrey model), trains
 the encoder for ``--minutes``, and reports on held-out synthetic faces:
 mean vertex error after rigid (Kabsch) alignment of the model-space shape
@@ -11,7 +11,8 @@ errors of the mean-face baseline (what an untrained encoder predicts), and
 the mean head-pose error. Units: model units (mm for real models) and % of
 face width. Faces are aligned as photos are at inference. ``--fit N`` also
 reports the encoder followed by N fitting steps; ``--encoder`` evaluates a
-trained encoder instead of training one.
+trained encoder instead of training one. Every run also reports the encoder
+followed by the landmark fit (``tfface reconstruct``'s default stage).
 
     python benchmarks/synthetic_recovery.py [--minutes 10] [--model M.npz] [--fit 100]
     python benchmarks/synthetic_recovery.py --encoder tfface/assets/default_encoder.keras
@@ -32,7 +33,7 @@ import numpy as np  # noqa: E402
 from tfface.data.pipeline import arrays_dataset  # noqa: E402
 from tfface.data.synthetic import render_synthetic  # noqa: E402
 from tfface.encoders import build_encoder  # noqa: E402
-from tfface.fitting import fit_params  # noqa: E402
+from tfface.fitting import LandmarkFitter, fit_params  # noqa: E402
 from tfface.layers import Renderer  # noqa: E402
 from tfface.losses import default_landmark_weights  # noqa: E402
 from tfface.model import FaceAutoencoder  # noqa: E402
@@ -78,7 +79,7 @@ def model_space(model: MorphableModel, layout, params: np.ndarray) -> np.ndarray
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="morphable model .npz (default: demo model)")
+    parser.add_argument("--model", help="morphable model .npz or ict / demo (default: ict)")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--size", type=int, default=96)
     parser.add_argument("--train", type=int, default=4096, help="synthetic training faces")
@@ -93,6 +94,8 @@ def main() -> None:
     parser.add_argument("--fit", type=int, default=0, metavar="N",
                         help="also report the errors after N fitting steps from the encoder's "
                         "output (tfface reconstruct --fit N)")
+    parser.add_argument("--photo-like", action="store_true",
+                        help="held-out faces rendered photo-like (tfface.data.photoreal)")
     parser.add_argument("--encoder", help="evaluate this trained encoder (.keras/.tflite/.onnx) "
                         "instead of training one, e.g. tfface/assets/default_encoder.keras")
     args = parser.parse_args()
@@ -107,7 +110,7 @@ def main() -> None:
     layout = renderer.layout
     start = time.monotonic()
     train = render_synthetic(renderer, args.train, seed=1, aligned=True) if args.train else None
-    test = render_synthetic(renderer, args.test, seed=2, aligned=True)
+    test = render_synthetic(renderer, args.test, seed=2, aligned=True, photo_like=args.photo_like)
     render_s = time.monotonic() - start
 
     limit = TimeLimit(args.minutes * 60)
@@ -126,10 +129,14 @@ def main() -> None:
     train_s = time.monotonic() - start - render_s
 
     predicted = runtime.predict(test["image"])
+    fitter = LandmarkFitter(model, renderer.camera)
+    landmark_fitted = np.stack([fitter.fit(lm, p, jaw="fixed").params
+                                for lm, p in zip(test["landmarks"], predicted)])
     runs = {"encoder": recovery_errors(model, renderer, test, predicted),
+            "+landmark fit": recovery_errors(model, renderer, test, landmark_fitted),
             "baseline": recovery_errors(model, renderer, test, layout.zeros(len(predicted)))}
     if args.fit:
-        fitted = fit_params(renderer, test["image"], test["landmarks"], init=predicted,
+        fitted = fit_params(renderer, test["image"], test["landmarks"], init=landmark_fitted,
                             steps=args.fit, progress=True).params
         runs[f"encoder+fit{args.fit}"] = recovery_errors(model, renderer, test, fitted)
     result = {

@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -8,7 +9,7 @@ import trimesh
 
 from tfface.cli import main
 from tfface.io_utils import OUTPUT_MARKER
-from tfface.morphable import demo_model
+from tfface.morphable import default_model
 
 
 def test_demo_reconstructs_synthetic_photos(tmp_path, capsys):
@@ -20,7 +21,10 @@ def test_demo_reconstructs_synthetic_photos(tmp_path, capsys):
     background = face[2, 2]
     assert np.abs(face - background).sum(-1).astype(bool).mean() > 0.2  # a face covers the frame
     mesh = trimesh.load(str(out / "face0_face0.obj"), process=False)
-    assert len(mesh.vertices) == demo_model().num_vertices
+    assert len(mesh.vertices) == default_model().num_vertices  # ICT-FaceKit by default
+    doc = json.loads((out / "face0_face0.json").read_text())
+    assert set(doc["expressions"]) == set(default_model().expression_names)
+    assert "jawOpen" in doc["expressions"]
     assert sorted(os.listdir(out)) == sorted(
         ["demo_faces.png", OUTPUT_MARKER] + [f"face{i}{suffix}" for i in range(2) for suffix in
                               (".png", ".pts", "_face0.obj", "_face0.json", "_overlay.png")])

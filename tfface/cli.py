@@ -120,7 +120,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     manifest = prepare(args.images, args.out, size=args.size,
                        landmarks_dir=None if args.landmarks == "auto" else args.landmarks,
                        shard_size=args.shard_size, workers=args.workers,
-                       overwrite=args.overwrite)
+                       overwrite=args.overwrite, landmarker=args.landmarker)
     print(f"{manifest['used']} of {manifest['photos']} photos used, {manifest['examples']} "
           f"faces in {len(manifest['shards'])} shards; {manifest['skipped']} skipped")
     for skip in manifest["skips"]:
@@ -168,11 +168,11 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     formats = _mesh_formats(args.format)
     if not os.path.exists(args.input):
         raise TfFaceError(f"{args.input}: no such file or folder")
-    reconstructor = FaceReconstructor(args.encoder, args.model)
+    reconstructor = FaceReconstructor(args.encoder, args.model, args.landmarker)
     out = claim_output_folder(args.out, "reconstruct", args.overwrite)
     if os.path.splitext(args.input)[1].lower() in VIDEO_EXTENSIONS:
         summary = reconstruct_video(reconstructor, args.input, out, smoothing=not args.no_smoothing,
-                                    fit_steps=args.fit)
+                                    fit_steps=args.fit, tracking=not args.no_tracking)
         print(f"{summary['frames_with_face']} of {summary['frames']} frames with a face; wrote "
               f"{summary['video']} and {summary['params']}")
         return 0
@@ -210,7 +210,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     """Per-photo analysis-by-synthesis from the encoder's output."""
     from tfface.reconstruct import FaceReconstructor
     formats = _mesh_formats(args.format)
-    reconstructor = FaceReconstructor(args.encoder, args.model)
+    reconstructor = FaceReconstructor(args.encoder, args.model, args.landmarker)
     out = claim_output_folder(args.out, "reconstruct", args.overwrite)
     for i, face in enumerate(_reconstruct_photo(reconstructor, args.photo, out, formats,
                                                 args.steps, args.jaw)):
@@ -220,6 +220,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tfface.faces.landmarks import LANDMARKERS
     from tfface.morphable.convert import FORMATS
     parser = argparse.ArgumentParser(prog="tfface", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -285,6 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="refine each face with N fitting steps")
     rec.add_argument("--no-smoothing", action="store_true",
                      help="videos: no One-Euro smoothing of pose and expression")
+    rec.add_argument("--no-tracking", action="store_true",
+                     help="videos: detect the face in every frame instead of following it "
+                          "from the last frame's landmarks")
     rec.set_defaults(func=cmd_reconstruct)
 
     fit = sub.add_parser("fit", help="fit the model to a photo (analysis-by-synthesis)")
@@ -292,6 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
     reconstruction_options(fit)
     fit.add_argument("--steps", type=int, default=100, help="fitting steps")
     fit.set_defaults(func=cmd_fit)
+    for command in (prep, rec, fit):
+        command.add_argument("--landmarker", choices=LANDMARKERS, default="mediapipe",
+                             help="face detector + 68 landmarks for photos without a .pts: "
+                                  "MediaPipe (shipped, Apache-2.0) or dlib (the [landmarks] "
+                                  "extra; frontal faces, non-commercial predictor)")
     for command in (demo, export, prep, rec, fit):
         command.add_argument("--overwrite", action="store_true",
                              help="write into an --out that holds other files (only the files "

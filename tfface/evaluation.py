@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Dict, Iterator, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -46,6 +46,14 @@ def nme_3ddfa(predicted: np.ndarray, truth: np.ndarray) -> float:
     return float(np.linalg.norm(predicted - truth, axis=1).mean() / np.sqrt(extent.prod()))
 
 
+def landmark_box(roi_box: np.ndarray) -> np.ndarray:
+    """The landmarks' square box inside 3DDFA's crop box: 3DDFA makes the crop
+    box the landmarks' square box scaled by sqrt(2) about its centre
+    (``parse_roi_box_from_landmark``); dlib's predictor wants the tighter one."""
+    centre, half = (roi_box[:2] + roi_box[2:]) / 2, (roi_box[2:] - roi_box[:2]) / (2 * np.sqrt(2))
+    return np.concatenate([centre - half, centre + half])
+
+
 def yaw_bin_means(values: np.ndarray, bins: np.ndarray) -> Dict[str, float]:
     """Mean of ``values`` per 3DDFA yaw bin, and the mean of the three."""
     out = {name: float(np.mean(values[bins == b])) if np.any(bins == b) else float("nan")
@@ -55,7 +63,7 @@ def yaw_bin_means(values: np.ndarray, bins: np.ndarray) -> Dict[str, float]:
 
 
 def aflw2000(folder: str, subset: Optional[str] = None,
-             limit: Optional[int] = None) -> Iterator[Dict]:
+             limit: Optional[int] = None) -> List[Dict]:
     """Images of AFLW2000-3D with what a benchmark needs, 0-based pixels:
     ``stem``, ``path``, ``pts`` (original 68, ``[68, 2]``), ``reannotated``
     ``[68, 2]``, ``box`` (3DDFA's crop box ``[4]``), ``pose`` (raw degrees),
@@ -69,11 +77,14 @@ def aflw2000(folder: str, subset: Optional[str] = None,
         with open(os.path.join(folder, subset) if not os.path.isabs(subset) else subset,
                   encoding="utf-8") as handle:
             stems = [os.path.splitext(line.strip())[0] for line in handle if line.strip()]
+    items = []
     for stem in stems[:limit]:
         gt = images[stem]
-        yield {"stem": stem, "path": os.path.join(folder, gt["image"]),
-               "pts": np.array(gt["pts68_3d"], np.float64)[:, :2] - 1.0,  # 1-based -> 0-based
-               "reannotated": np.array(gt["pts68_reannotated_2d"], np.float64),  # 0-based
-               "box": np.array(gt["roi_box_3ddfa"], np.float64),
-               "pose": gt["pose_raw_deg"], "pose_valid": not gt["excluded_by_abs_raw_angle_gt_99"],
-               "yaw_bin": int(gt["yaw_bin_3ddfa"])}
+        items.append({
+            "stem": stem, "path": os.path.join(folder, gt["image"]),
+            "pts": np.array(gt["pts68_3d"], np.float64)[:, :2] - 1.0,  # 1-based -> 0-based
+            "reannotated": np.array(gt["pts68_reannotated_2d"], np.float64),  # 0-based
+            "box": np.array(gt["roi_box_3ddfa"], np.float64), "pose": gt["pose_raw_deg"],
+            "pose_valid": not gt["excluded_by_abs_raw_angle_gt_99"],
+            "yaw_bin": int(gt["yaw_bin_3ddfa"])})
+    return items

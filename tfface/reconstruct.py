@@ -82,9 +82,12 @@ class FaceReconstructor:
         shipped encoder of a built-in model.
       model: morphable model ``.npz`` or a built-in name (``ict``, ``demo``);
         None = the shipped ICT-FaceKit model.
+      landmarker: ``mediapipe`` (default) or ``dlib``, for photos without
+        given landmarks (:mod:`tfface.faces.landmarks`).
     """
 
-    def __init__(self, encoder: Optional[str] = None, model: Optional[str] = None) -> None:
+    def __init__(self, encoder: Optional[str] = None, model: Optional[str] = None,
+                 landmarker: str = "mediapipe") -> None:
         from tfface.layers import Renderer
         from tfface.morphable import load_model
         from tfface.params import FaceParams
@@ -101,6 +104,7 @@ class FaceReconstructor:
         self.renderer = Renderer.from_model(self.model, (size, size))
         self.template = mean_face_template(self.renderer)
         self.landmark_fitter = LandmarkFitter(self.model, self.renderer.camera)
+        self.landmarker_name = landmarker
         self._landmarker = None
         probe = self.encoder.predict(np.zeros((1, size, size, 3), np.float32))
         if probe.shape[-1] != self.layout.size:
@@ -118,12 +122,17 @@ class FaceReconstructor:
         from tfface.layers import Renderer
         return Renderer.from_model(self.model, (OVERLAY_SIZE, OVERLAY_SIZE))
 
+    @property
+    def landmarker(self):
+        """The face landmarker (made on first use)."""
+        if self._landmarker is None:
+            from tfface.faces.landmarks import make_landmarker
+            self._landmarker = make_landmarker(self.landmarker_name)
+        return self._landmarker
+
     def find_landmarks(self, image_rgb: np.ndarray) -> List[np.ndarray]:
         """68 landmarks ``[68, 2]`` of every usable face the detector finds."""
-        if self._landmarker is None:
-            from tfface.faces.landmarks import FaceLandmarker
-            self._landmarker = FaceLandmarker()
-        return [f.landmarks for f in self._landmarker(image_rgb) if f.problem is None]
+        return [f.landmarks for f in self.landmarker(image_rgb) if f.problem is None]
 
     def reconstruct(self, image_rgb: np.ndarray,
                     landmarks: Optional[Sequence[np.ndarray]] = None,

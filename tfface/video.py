@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from typing import Optional
+from typing import List, Optional
 
 import cv2
 import numpy as np
@@ -51,9 +51,13 @@ class OneEuroFilter:
 
 
 def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = True,
-                      fit_steps: int = 0, progress: bool = True) -> dict:
+                      fit_steps: int = 0, progress: bool = True, tracking: bool = True) -> dict:
     """Overlay video ``<stem>_overlay.mp4`` and per-frame ``<stem>_params.jsonl``
-    (the largest face per frame; ``"face": null`` when none is found)."""
+    (the best-scoring face per frame; ``"face": null`` when none is found).
+
+    ``tracking`` (with a landmarker that can track, MediaPipe's): each frame
+    is cropped from the last frame's landmarks and the detector runs only
+    when the track is lost (the summary counts ``detections``)."""
     from tfface.outputs import overlay
     capture = cv2.VideoCapture(path)
     ok, frame = capture.read() if capture.isOpened() else (False, None)
@@ -66,6 +70,7 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
     filters = {g: OneEuroFilter(fps) for g in SMOOTHED_GROUPS} if smoothing else {}
     layout = reconstructor.layout
     found = 0
+    tracker = _FaceTrack(reconstructor.landmarker, tracking)
     video_path = os.path.join(out_dir, f"{stem}_overlay.mp4")
     params_path = os.path.join(out_dir, f"{stem}_params.jsonl")
     with atomic_output(video_path) as video_tmp, atomic_output(params_path) as params_tmp, \
@@ -76,7 +81,8 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
         index = 0
         while ok:
             rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-            faces = reconstructor.reconstruct(rgb, fit_steps=fit_steps)[:1]
+            landmarks = tracker(rgb)
+            faces = reconstructor.reconstruct(rgb, landmarks, fit_steps=fit_steps)
             record = {"frame": index, "time": index / fps, "face": None}
             if faces:
                 found += 1
@@ -97,5 +103,25 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
         bar.close()
         writer.release()
     capture.release()
-    return {"frames": index, "frames_with_face": found, "video": video_path,
-            "params": params_path}
+    return {"frames": index, "frames_with_face": found, "detections": tracker.detections,
+            "video": video_path, "params": params_path}
+
+
+class _FaceTrack:
+    """One face followed through a video: ``track(frame)`` -> ``[[68, 2]]`` or ``[]``."""
+
+    def __init__(self, landmarker, tracking: bool) -> None:
+        self.landmarker = landmarker
+        self.tracking = tracking and hasattr(landmarker, "track")
+        self.last = None
+        self.detections = 0
+
+    def __call__(self, rgb: np.ndarray) -> List[np.ndarray]:
+        if self.tracking and self.last is not None:
+            self.last = self.landmarker.track(rgb, self.last)
+            if self.last is not None:
+                return [self.last.landmarks]
+        self.detections += 1
+        usable = [f for f in self.landmarker(rgb) if f.problem is None]
+        self.last = usable[0] if usable and self.tracking else None
+        return [usable[0].landmarks] if usable else []

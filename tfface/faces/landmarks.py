@@ -1,10 +1,16 @@
-"""Face detection and 68 iBUG landmarks with dlib, offline.
+"""Face detection and 68 iBUG landmarks, offline: two landmarkers, one API.
 
-dlib's HOG frontal-face detector finds faces; the 68-point shape predictor
-shipped by the ``face_recognition_models`` package places the landmarks
-(that predictor was trained on iBUG 300-W, which is licensed for
-non-commercial use only). Both come from ``pip install "tfface[landmarks]"``;
-nothing is downloaded at run time.
+* :class:`MediaPipeLandmarker` (the default, ``--landmarker mediapipe``):
+  MediaPipe's BlazeFace detector and face mesh v2 (Apache-2.0, shipped in
+  the package; :mod:`tfface.faces.mediapipe`), the 68 points taken from the
+  478 by :mod:`tfface.faces.mesh_map`. Follows faces to large yaw.
+* :class:`FaceLandmarker` (``--landmarker dlib``): dlib's HOG frontal-face
+  detector and the 68-point predictor of ``face_recognition_models``
+  (trained on iBUG 300-W, licensed for non-commercial use only), from
+  ``pip install "tfface[landmarks]"``. Frontal faces only.
+
+Both return :class:`DetectedFace` lists from ``landmarker(image_rgb)`` and
+have ``landmarks_in_box(image_rgb, box)``. Nothing is downloaded at run time.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import cv2
 import numpy as np
 
 from tfface.errors import TfFaceError
+from tfface.faces.mediapipe import BlazeFaceDetector, FaceMesh, eye_aligned_crop, mesh_crop
+from tfface.faces.mesh_map import ibug68
 
 INSTALL_HINT = 'pip install "tfface[landmarks]" (dlib-bin + face_recognition_models)'
 
@@ -30,10 +38,98 @@ class DetectedFace:
     landmarks: np.ndarray
     score: float
     problem: Optional[str] = None
+    mesh: Optional[np.ndarray] = None
+    """MediaPipe's 478 points ``[478, 3]`` when that landmarker found the face."""
+
+
+LANDMARKERS = ("mediapipe", "dlib")
+
+
+def make_landmarker(name: str = "mediapipe", **kwargs):
+    """The landmarker called ``name`` (:data:`LANDMARKERS`)."""
+    if name not in LANDMARKERS:
+        raise TfFaceError(f"--landmarker {name}: unknown; use one of {', '.join(LANDMARKERS)}")
+    return MediaPipeLandmarker(**kwargs) if name == "mediapipe" else FaceLandmarker(**kwargs)
+
+
+def _problem(box: np.ndarray, points: np.ndarray, width: int, height: int, min_face: int,
+             max_outside: float) -> Optional[str]:
+    if box[2] - box[0] < min_face:
+        return "face_too_small"
+    outside = ((points < 0) | (points > [width - 1, height - 1])).any(axis=1).mean()
+    if outside > max_outside:
+        return "face_partly_outside"
+    return None
+
+
+class MediaPipeLandmarker:
+    """Detect faces and their 68 landmarks with MediaPipe's models.
+
+    Args:
+      min_face, max_outside: as :class:`FaceLandmarker`.
+      min_presence: the face mesh's face-presence score below which a
+        detection is dropped (not a face).
+    """
+
+    def __init__(self, min_face: int = 40, max_outside: float = 0.1,
+                 min_presence: float = 0.5) -> None:
+        self.detector, self.mesh = BlazeFaceDetector(), FaceMesh()
+        self.min_face, self.max_outside, self.min_presence = min_face, max_outside, min_presence
+
+    def __call__(self, image_rgb: np.ndarray) -> List[DetectedFace]:
+        """All faces in a uint8 RGB photo ``[H, W, 3]``, best score first."""
+        height, width = image_rgb.shape[:2]
+        faces = []
+        for detection in self.detector(image_rgb):
+            face = self._face(image_rgb, self._crops(detection.box, detection.keypoints[:2]),
+                              detection.score)
+            if face is not None:
+                face.problem = _problem(detection.box, face.landmarks, width, height,
+                                        self.min_face, self.max_outside)
+                faces.append(face)
+        return faces
+
+    def track(self, image_rgb: np.ndarray, previous: DetectedFace) -> Optional[DetectedFace]:
+        """The face of ``previous`` (a result of this landmarker) in the next
+        video frame, cropped from its last mesh; None when the track is lost."""
+        return self._face(image_rgb, [mesh_crop(previous.mesh)], previous.score)
+
+    def landmarks_in_box(self, image_rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """The 68 landmarks ``[68, 2]`` of the face in ``box`` ``[4]``: a crop
+        of the box, then a second, eye-levelled crop from the first mesh."""
+        box = np.asarray(box, np.float64)
+        first, _ = self.mesh(image_rgb, self._crops(box)[-1])
+        points, _ = self.mesh(image_rgb, mesh_crop(first))
+        return ibug68(points)
+
+    @staticmethod
+    def _crops(box: np.ndarray, eyes=None) -> List[np.ndarray]:
+        """Crops to try for a face box: levelled by the detector's eye
+        keypoints (when given), then upright (eye keypoints of profiles are
+        unreliable)."""
+        centre = (box[:2] + box[2:]) / 2
+        upright = eye_aligned_crop(box, centre - [1, 0], centre + [1, 0])
+        return ([eye_aligned_crop(box, *eyes)] if eyes is not None else []) + [upright]
+
+    def _face(self, image_rgb: np.ndarray, crops: List[np.ndarray], score: float
+              ) -> Optional[DetectedFace]:
+        """The face in the first of ``crops`` where the mesh sees one, refined
+        by a second pass cropped from its own mesh; None when none does."""
+        for crop in crops:
+            points, presence = self.mesh(image_rgb, crop)
+            if presence >= self.min_presence:
+                break
+        else:
+            return None
+        refined, presence = self.mesh(image_rgb, mesh_crop(points))
+        if presence >= self.min_presence:
+            points = refined
+        box = np.concatenate([points[:, :2].min(0), points[:, :2].max(0)])
+        return DetectedFace(box, ibug68(points), score, mesh=points)
 
 
 class FaceLandmarker:
-    """Detect faces and their 68 landmarks in RGB photos.
+    """Detect faces and their 68 landmarks in RGB photos with dlib.
 
     Args:
       min_face: faces whose box is narrower than this many pixels are
@@ -70,20 +166,11 @@ class FaceLandmarker:
         for rect, score in sorted(zip(rects, scores), key=lambda pair: -pair[1]):
             box = np.array([rect.left(), rect.top(), rect.right(), rect.bottom()]) / ratio
             points = self.landmarks_in_box(image_rgb, box)
-            faces.append(DetectedFace(box, points, float(score), self._problem(box, points,
-                                                                                width, height)))
+            faces.append(DetectedFace(box, points, float(score), _problem(
+                box, points, width, height, self.min_face, self.max_outside)))
         return faces
 
     def landmarks_in_box(self, image_rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
         """The 68 landmarks ``[68, 2]`` of the face in ``box`` ``[4]`` (x0, y0, x1, y1)."""
         shape = self._predictor(image_rgb, self._rectangle(*(int(round(v)) for v in box)))
         return np.array([[p.x, p.y] for p in shape.parts()], np.float64)
-
-    def _problem(self, box: np.ndarray, points: np.ndarray, width: int,
-                 height: int) -> Optional[str]:
-        if box[2] - box[0] < self.min_face:
-            return "face_too_small"
-        outside = ((points < 0) | (points > [width - 1, height - 1])).any(axis=1).mean()
-        if outside > self.max_outside:
-            return "face_partly_outside"
-        return None

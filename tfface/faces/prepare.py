@@ -8,6 +8,7 @@ half-written. ``manifest.json`` sums up the sidecars.
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import os
@@ -59,15 +60,15 @@ def photo_faces(photo: str, landmarks_dir: Optional[str], landmarker_factory
             "source": "detector"}
 
 
-_LANDMARKER = None
+_LANDMARKERS: Dict[str, Any] = {}
 
 
-def _landmarker():
-    global _LANDMARKER
-    if _LANDMARKER is None:
-        from tfface.faces.landmarks import FaceLandmarker
-        _LANDMARKER = FaceLandmarker()
-    return _LANDMARKER
+def _landmarker(name: str = "mediapipe"):
+    """This worker's landmarker called ``name`` (made once per process)."""
+    if name not in _LANDMARKERS:
+        from tfface.faces.landmarks import make_landmarker
+        _LANDMARKERS[name] = make_landmarker(name)
+    return _LANDMARKERS[name]
 
 
 def _prepare_shard(job: Dict[str, Any]) -> Dict[str, Any]:
@@ -77,7 +78,8 @@ def _prepare_shard(job: Dict[str, Any]) -> Dict[str, Any]:
     examples: List[bytes] = []
     entries = []
     for photo in job["photos"]:
-        found = photo_faces(photo, job["landmarks_dir"], _landmarker)
+        found = photo_faces(photo, job["landmarks_dir"],
+                            functools.partial(_landmarker, job["landmarker"]))
         if "reason" not in found and not found["faces"]:
             reason = found["rejected"][0] if found["rejected"] else "no_face"
             found = {"reason": reason, "detail": f"{photo}: no usable face ({reason})"}
@@ -111,7 +113,8 @@ def _finished(job: Dict[str, Any]) -> Optional[Dict[str, Any]]:
 
 def prepare(images: str, out: str, size: int = 224, landmarks_dir: Optional[str] = None,
             shard_size: int = 64, workers: int = 1, template: Optional[np.ndarray] = None,
-            progress: bool = True, overwrite: bool = False) -> Dict[str, Any]:
+            progress: bool = True, overwrite: bool = False,
+            landmarker: str = "mediapipe") -> Dict[str, Any]:
     """Write aligned ``size`` crops of every face in ``images`` as shards in ``out``.
 
     ``landmarks_dir``: where ``<photo stem>.pts`` files live (default: beside
@@ -129,7 +132,8 @@ def prepare(images: str, out: str, size: int = 224, landmarks_dir: Optional[str]
     claim_output_folder(out, "prepare", overwrite)
     template = default_template() if template is None else template
     jobs = [{"photos": photos[i:i + shard_size], "shard": shard_path(out, i // shard_size),
-             "landmarks_dir": landmarks_dir, "size": size, "template": template}
+             "landmarks_dir": landmarks_dir, "size": size, "template": template,
+             "landmarker": landmarker}
             for i in range(0, len(photos), shard_size)]
     sidecars = {job["shard"]: _finished(job) for job in jobs}
     todo = [job for job in jobs if sidecars[job["shard"]] is None]

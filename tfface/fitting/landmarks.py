@@ -33,8 +33,8 @@ import functools
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
+from tfface.layers.camera import euler_from_matrix, euler_matrix
 from tfface.loss_weights import DEFAULT_LOSS_WEIGHTS, DEFAULT_REGULARIZATION
 from tfface.morphable.model import NUM_LANDMARKS, MorphableModel
 from tfface.params import FaceParams
@@ -175,6 +175,7 @@ class LandmarkFitter:
         self.sparsity = float(sparsity) if self.bounded else 0.0
         self._id = model.id_basis.astype(np.float64).reshape(model.num_vertices, 3, -1)
         self._exp = model.exp_basis.astype(np.float64).reshape(model.num_vertices, 3, -1)
+        self._exp_fitted = np.ascontiguousarray(self._exp[:, :, self.expressions])
         self._mean = model.mean_shape.astype(np.float64)
 
     # ------------------------------------------------------------ objective
@@ -198,7 +199,7 @@ class LandmarkFitter:
     def project(self, params: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Pixels ``[N, 2]`` of vertices ``ids`` for ``params`` ``[P]``."""
         g = self.layout.split_numpy(np.asarray(params, np.float64))
-        rotation = Rotation.from_euler("xyz", g["rotation"]).as_matrix()
+        rotation = euler_matrix(g["rotation"])
         world = np.exp(g["scale"][0]) * (self._vertices(ids, g["identity"], g["expression"])
                                          - self.camera.center) @ rotation.T + g["translation"]
         return self.camera.project(world)[0]
@@ -210,7 +211,7 @@ class LandmarkFitter:
         :func:`contour_lines`, the vertex whose projection is outermost."""
         ids = self.model.landmark_indices.copy()
         g = self.layout.split_numpy(np.asarray(params, np.float64))
-        yaw = Rotation.from_euler("xyz", g["rotation"]).as_matrix()[0, 2]  # +: towards +x
+        yaw = euler_matrix(g["rotation"])[0, 2]  # +: towards +x
         if abs(yaw) < np.sin(np.radians(5.0)):
             return ids
         lines = contour_lines(self.model)
@@ -276,23 +277,23 @@ class LandmarkFitter:
         """One damped Gauss-Newton step ``[P]`` (zero outside the fitted entries)."""
         g = self.layout.split_numpy(params)
         s = self.layout.slices
-        rotation = Rotation.from_euler("xyz", g["rotation"]).as_matrix()
+        rotation = euler_matrix(g["rotation"])
         scale = np.exp(g["scale"][0])
         local = self._vertices(ids, g["identity"], g["expression"]) - self.camera.center
         world = scale * local @ rotation.T + g["translation"]
         pixels, dpix = self.camera.project(world)                       # [68,2], [68,2,3]
         sr = scale * rotation
         blocks = [
-            -np.einsum("ij,njk->nik", sr, _skew(local)),                  # d world / d w
+            -np.matmul(sr, _skew(local)),                                 # d world / d w
             np.broadcast_to(np.eye(3)[:, :2], (len(ids), 3, 2)),          # tx, ty
             (local @ sr.T)[:, :, None],                                   # log scale
-            np.einsum("ij,njk->nik", sr, self._id[ids]),                  # identity
-            np.einsum("ij,njk->nik", sr, self._exp[ids][:, :, self.expressions]),
+            np.matmul(sr, self._id[ids]),                                 # identity
+            np.matmul(sr, self._exp_fitted[ids]),
         ]
         jac_world = np.concatenate(blocks, 2)                             # [68, 3, n]
         size = float(self.camera.size[1])
         row = np.sqrt(self.landmark_weight * self.point_weights)[:, None] / size
-        jac = np.einsum("nij,njk->nik", dpix, jac_world) * row[:, :, None]
+        jac = np.matmul(dpix, jac_world) * row[:, :, None]
         jac = jac.reshape(-1, jac_world.shape[2])
         residual = ((pixels - target) * row).reshape(-1)
         n_id = self.layout.identity
@@ -317,14 +318,23 @@ class LandmarkFitter:
         delta = np.zeros(jac.shape[1])
         delta[free] = solved
         step = np.zeros_like(params)
-        new_rotation = rotation @ Rotation.from_rotvec(delta[:3]).as_matrix()
-        step[s["rotation"]] = Rotation.from_matrix(new_rotation).as_euler("xyz") - g["rotation"]
+        new_rotation = rotation @ _rotvec_matrix(delta[:3])
+        step[s["rotation"]] = euler_from_matrix(new_rotation) - g["rotation"]
         step[s["rotation"]] = (step[s["rotation"]] + np.pi) % (2 * np.pi) - np.pi
         step[s["translation"].start:s["translation"].start + 2] = delta[3:5]
         step[s["scale"]] = delta[5]
         step[s["identity"]] = delta[6:6 + n_id]
         step[s["expression"].start + self.expressions] = delta[6 + n_id:]
         return step
+
+
+def _rotvec_matrix(vector: np.ndarray) -> np.ndarray:
+    """Rodrigues: rotation vector ``[3]`` -> ``[3, 3]``."""
+    angle = np.linalg.norm(vector)
+    if angle < 1e-12:
+        return np.eye(3)
+    k = _skew((vector / angle)[None])[0]
+    return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
 
 
 def _skew(vectors: np.ndarray) -> np.ndarray:

@@ -38,6 +38,16 @@ def rotation_matrix(angles: tf.Tensor) -> tf.Tensor:
     return tf.stack([tf.stack(row, axis=-1) for row in rows], axis=-2)
 
 
+def euler_matrix(angles: np.ndarray) -> np.ndarray:
+    """Numpy :func:`rotation_matrix`: ``[..., 3]`` (pitch, yaw, roll) -> ``[..., 3, 3]``."""
+    a, b, c = np.moveaxis(np.asarray(angles, np.float64), -1, 0)
+    ca, sa, cb, sb, cc, sc = np.cos(a), np.sin(a), np.cos(b), np.sin(b), np.cos(c), np.sin(c)
+    rows = [[cc * cb, cc * sb * sa - sc * ca, cc * sb * ca + sc * sa],
+            [sc * cb, sc * sb * sa + cc * ca, sc * sb * ca - cc * sa],
+            [-sb, cb * sa, cb * ca]]
+    return np.stack([np.stack(row, -1) for row in rows], -2)
+
+
 def euler_from_matrix(matrix: np.ndarray) -> np.ndarray:
     """Inverse of :func:`rotation_matrix` (numpy), ``[..., 3, 3] -> [..., 3]``."""
     matrix = np.asarray(matrix, np.float64)

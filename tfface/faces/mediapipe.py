@@ -1,0 +1,219 @@
+"""MediaPipe's BlazeFace detector and face mesh (v2, 478 points), run through LiteRT.
+
+Both ``.tflite`` files ship in ``tfface/assets/mediapipe`` (Apache-2.0,
+``tfface/assets/licenses/MEDIAPIPE-LICENSE``; taken from the mediapipe 0.10.14
+wheel and the face_landmarker_v2 bundle) and run with ``ai-edge-litert``'s
+interpreter, a dependency that installs beside TensorFlow 2.21 and numpy 2.
+(``mediapipe`` itself no longer bundles the models and pins older numpy.)
+
+* :class:`BlazeFaceDetector`: the short-range model (128 px, faces that fill
+  more than about a tenth of its view). Input RGB in [-1, 1], letterboxed;
+  896 SSD anchors (MediaPipe's ``face_detection_short_range_common``
+  options: 4 layers, strides 8/16/16/16, fixed anchor size), box and 6
+  keypoints decoded as MediaPipe's ``TensorsToDetectionsCalculator`` does
+  (scale 128, sigmoid scores clipped at +-100, threshold 0.5), weighted
+  non-maximum suppression (IoU 0.3). Large photos are also scanned in
+  overlapping square tiles so small faces in group photos are found.
+* :class:`FaceMesh`: the v2 landmark model (256 px, RGB in [0, 1]) on a
+  square crop around the detection, rotated so the eyes are level (the
+  keypoints of both eyes), 478 points mapped back to the photo.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+from typing import List, Tuple
+
+import cv2
+import numpy as np
+
+ASSETS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "assets", "mediapipe")
+DETECTOR_MODEL = os.path.join(ASSETS, "face_detection_short_range.tflite")
+MESH_MODEL = os.path.join(ASSETS, "face_landmarks_v2.tflite")
+DETECTOR_SIZE = 128
+MESH_SIZE = 256
+SCORE_THRESHOLD = 0.5
+IOU_THRESHOLD = 0.3
+CROP_SCALE = 1.5
+"""Side of the mesh crop over the detection box's longer side (MediaPipe's
+``RectTransformationCalculator`` scale for face landmarks)."""
+RIGHT_EYE, LEFT_EYE = 0, 1
+"""BlazeFace keypoints: the subject's right eye (image left), left eye, nose
+tip, mouth centre, right ear tragion, left ear tragion."""
+
+
+@dataclasses.dataclass
+class Detection:
+    """``box`` ``[4]`` (x0, y0, x1, y1) and ``keypoints`` ``[6, 2]`` in photo
+    pixels; ``score`` in 0..1."""
+
+    box: np.ndarray
+    keypoints: np.ndarray
+    score: float
+
+
+def _interpreter(path: str):
+    from ai_edge_litert.interpreter import Interpreter
+    interpreter = Interpreter(model_path=path, num_threads=1)
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+@functools.lru_cache(maxsize=1)
+def ssd_anchors() -> np.ndarray:
+    """The 896 anchor centres ``[896, 2]`` (0..1) of the short-range model:
+    16x16 cells with 2 anchors (stride 8), then 8x8 cells with 6 (three
+    stride-16 layers merged), each cell's anchors together, row by row."""
+    centres = []
+    for cells, per_cell in ((16, 2), (8, 6)):
+        y, x = np.mgrid[0:cells, 0:cells]
+        grid = np.stack([(x + 0.5) / cells, (y + 0.5) / cells], -1).reshape(-1, 2)
+        centres.append(np.repeat(grid, per_cell, axis=0))
+    return np.concatenate(centres)
+
+
+def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    lo = np.maximum(box[:2], boxes[:, :2])
+    hi = np.minimum(box[2:], boxes[:, 2:])
+    inter = np.prod(np.clip(hi - lo, 0, None), axis=1)
+    area = lambda b: np.prod(b[..., 2:] - b[..., :2], axis=-1)  # noqa: E731
+    return inter / (area(box) + area(boxes) - inter + 1e-9)
+
+
+def _inside(boxes: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """Fraction of each of ``boxes`` ``[N, 4]`` that lies inside ``box``."""
+    lo = np.maximum(box[:2], boxes[:, :2])
+    hi = np.minimum(box[2:], boxes[:, 2:])
+    inter = np.prod(np.clip(hi - lo, 0, None), axis=1)
+    return inter / (np.prod(boxes[:, 2:] - boxes[:, :2], axis=1) + 1e-9)
+
+
+def weighted_nms(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
+                 threshold: float = IOU_THRESHOLD) -> List[Detection]:
+    """MediaPipe's weighted non-maximum suppression: each kept detection is
+    the score-weighted mean of the boxes and keypoints it suppresses."""
+    order = np.argsort(-scores)
+    out = []
+    while len(order):
+        overlap = _iou(boxes[order[0]], boxes[order])
+        overlap = np.maximum(overlap, _inside(boxes[order], boxes[order[0]]) > 0.6)
+        group = order[overlap > threshold]
+        weights = scores[group][:, None]
+        out.append(Detection((boxes[group] * weights).sum(0) / weights.sum(),
+                             (keypoints[group] * weights[:, :, None]).sum(0) / weights.sum(),
+                             float(scores[order[0]])))
+        order = order[overlap <= threshold]
+    return out
+
+
+class BlazeFaceDetector:
+    """Faces in RGB photos with MediaPipe's short-range BlazeFace."""
+
+    def __init__(self, score_threshold: float = SCORE_THRESHOLD) -> None:
+        self._model = _interpreter(DETECTOR_MODEL)
+        self._input = self._model.get_input_details()[0]["index"]
+        outputs = {d["name"]: d["index"] for d in self._model.get_output_details()}
+        self._boxes, self._scores = outputs["regressors"], outputs["classificators"]
+        self.score_threshold = score_threshold
+
+    def _run(self, square: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Raw detections of a square RGB image: boxes ``[N, 4]``, keypoints
+        ``[N, 6, 2]`` (0..1 of the square) and scores ``[N]``."""
+        image = cv2.resize(square, (DETECTOR_SIZE, DETECTOR_SIZE), interpolation=cv2.INTER_AREA)
+        self._model.set_tensor(self._input, (image[None].astype(np.float32) / 127.5 - 1.0))
+        self._model.invoke()
+        raw = self._model.get_tensor(self._boxes)[0] / DETECTOR_SIZE
+        logits = np.clip(self._model.get_tensor(self._scores)[0, :, 0], -100, 100)
+        scores = 1 / (1 + np.exp(-logits.astype(np.float64)))
+        keep = scores >= self.score_threshold
+        anchors = ssd_anchors()[keep]
+        raw = raw[keep]
+        centre = raw[:, :2] + anchors
+        half = raw[:, 2:4] / 2
+        boxes = np.concatenate([centre - half, centre + half], 1)
+        keypoints = raw[:, 4:].reshape(-1, 6, 2) + anchors[:, None]
+        return boxes, keypoints, scores[keep]
+
+    def __call__(self, image_rgb: np.ndarray, min_tile: int = 256) -> List[Detection]:
+        """Detections in a uint8 RGB photo ``[H, W, 3]``, best score first.
+
+        The whole photo (letterboxed), then square tiles of side ``min(H, W)``
+        and half that (when at least ``min_tile`` pixels) with half-tile
+        overlap; all merged by weighted non-maximum suppression, and a box
+        mostly inside a better one (a face part found in a tile) dropped."""
+        height, width = image_rgb.shape[:2]
+        side = max(height, width)
+        padded = np.zeros((side, side, 3), np.uint8)
+        padded[:height, :width] = image_rgb
+        windows = [(0, 0, side)]
+        for tile in (min(height, width), min(height, width) // 2):
+            if tile < min_tile or tile == side:
+                continue
+            step = tile // 2
+            windows += [(x, y, tile) for y in range(0, height - tile + 1, step)
+                        for x in range(0, width - tile + 1, step)]
+        boxes, keypoints, scores = [], [], []
+        for x, y, size in windows:
+            found = self._run(padded[y:y + size, x:x + size])
+            boxes.append(found[0] * size + [x, y, x, y])
+            keypoints.append(found[1] * size + [x, y])
+            scores.append(found[2])
+        detections = weighted_nms(np.concatenate(boxes), np.concatenate(keypoints),
+                                  np.concatenate(scores))
+        return [d for d in detections if d.box[0] < width and d.box[1] < height]
+
+
+def eye_aligned_crop(box: np.ndarray, right_eye: np.ndarray, left_eye: np.ndarray,
+                     scale: float = CROP_SCALE) -> np.ndarray:
+    """The ``[2, 3]`` affine map from photo pixels to a :data:`MESH_SIZE` crop:
+    a square of ``scale`` times the box's longer side about its centre,
+    rotated so the eyes are level."""
+    centre = (box[:2] + box[2:]) / 2
+    side = scale * max(box[2] - box[0], box[3] - box[1])
+    dx, dy = left_eye - right_eye
+    angle = np.arctan2(dy, dx)
+    c, s = np.cos(-angle), np.sin(-angle)
+    k = MESH_SIZE / side
+    rotation = k * np.array([[c, -s], [s, c]])
+    offset = np.array([MESH_SIZE / 2, MESH_SIZE / 2]) - rotation @ centre
+    return np.concatenate([rotation, offset[:, None]], 1)
+
+
+class FaceMesh:
+    """MediaPipe's face mesh v2: 478 3D points of a face."""
+
+    def __init__(self) -> None:
+        self._model = _interpreter(MESH_MODEL)
+        self._input = self._model.get_input_details()[0]["index"]
+        outputs = sorted(self._model.get_output_details(), key=lambda d: -int(np.prod(d["shape"])))
+        self._points, self._flag = outputs[0]["index"], outputs[1]["index"]
+
+    def __call__(self, image_rgb: np.ndarray, transform: np.ndarray) -> Tuple[np.ndarray, float]:
+        """Points ``[478, 3]`` (x, y photo pixels; z in the same pixel scale,
+        relative) of the face that ``transform`` (photo -> crop, ``[2, 3]``)
+        crops, and the model's face-presence score (0..1)."""
+        crop = cv2.warpAffine(image_rgb, transform, (MESH_SIZE, MESH_SIZE),
+                              flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        self._model.set_tensor(self._input, crop[None].astype(np.float32) / 255.0)
+        self._model.invoke()
+        points = self._model.get_tensor(self._points).reshape(-1, 3).astype(np.float64)
+        flag = float(self._model.get_tensor(self._flag).reshape(-1)[0])
+        inverse = cv2.invertAffineTransform(transform)
+        xy = points[:, :2] @ inverse[:, :2].T + inverse[:, 2]
+        z = points[:, 2:] * np.linalg.norm(inverse[:, 0])
+        return np.concatenate([xy, z], 1), 1 / (1 + np.exp(-flag))
+
+
+MESH_EYE_CORNERS = (33, 263)
+"""Mesh vertices of the outer eye corners (image left, image right), to level
+a crop made from landmarks (MediaPipe's ``face_landmarks_to_roi``)."""
+
+
+def mesh_crop(points: np.ndarray, scale: float = CROP_SCALE) -> np.ndarray:
+    """The eye-levelled crop ``[2, 3]`` around a face's previous mesh points
+    ``[478, 2+]``: the next frame's crop when tracking, or a second pass."""
+    xy = points[:, :2]
+    box = np.concatenate([xy.min(0), xy.max(0)])
+    return eye_aligned_crop(box, xy[MESH_EYE_CORNERS[0]], xy[MESH_EYE_CORNERS[1]], scale)
