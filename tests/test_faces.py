@@ -24,19 +24,27 @@ def _eye_corner_distance(points: np.ndarray) -> float:
     return float(np.linalg.norm(points[36] - points[45]))
 
 
+LANDMARK_BOUNDS = {"dlib": 0.08, "mediapipe": 0.12}
+"""Mean error over the outer-eye-corner distance on the shared photos.
+Measured: dlib 3.8% and 4.0% (.pts read 1-based; 4.4-4.7% if read raw;
+dlib's predictor reports ~5% on 300-W, the data it was trained on);
+MediaPipe + the derived 68-point map 6-9% (breakingbad's turned face: its
+annotated jaw is the visible outline, the map's the 3D jaw)."""
+
+
+@pytest.mark.parametrize("landmarker", ["mediapipe", "dlib"])
 @pytest.mark.parametrize("name", PHOTOS)
-def test_detector_finds_annotated_face_within_error(name):
-    pytest.importorskip("dlib")
-    from tfface.faces.landmarks import FaceLandmarker
+def test_detector_finds_annotated_face_within_error(name, landmarker):
+    if landmarker == "dlib":
+        pytest.importorskip("dlib")
+    from tfface.faces.landmarks import make_landmarker
     path = shared_path("faces", name)
     truth = read_pts(os.path.splitext(path)[0] + ".pts")
-    faces = FaceLandmarker()(read_image(path))
+    faces = make_landmarker(landmarker)(read_image(path))
     errors = [np.linalg.norm(f.landmarks - truth, axis=1).mean() / _eye_corner_distance(truth)
               for f in faces]
     best = int(np.argmin(errors))
-    # Measured 3.8% and 4.0% (.pts read 1-based; 4.4-4.7% if read raw);
-    # dlib's predictor reports ~5% on 300-W.
-    assert errors[best] < 0.08
+    assert errors[best] < LANDMARK_BOUNDS[landmarker], errors
     box = faces[best].box
     assert box[0] < truth[:, 0].mean() < box[2] and box[1] < truth[:, 1].mean() < box[3]
     assert faces[best].problem is None

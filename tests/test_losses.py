@@ -11,11 +11,12 @@ def test_landmark_loss_hand_values():
     predicted = target.copy()
     predicted[0, 0] = [3.0, 4.0]   # distance 5 px on a weight-1 point
     predicted[1, 30] = [0.0, 10.0]  # distance 10 px on a weight-20 point (nose)
-    weights = default_landmark_weights()
+    weights = default_landmark_weights(emphasis=20.0)  # Deep3DFaceRecon's weighting
     assert weights.sum() == 56 + 12 * 20
-    loss = landmark_loss(predicted, target, image_size=100.0).numpy()
+    loss = landmark_loss(predicted, target, image_size=100.0, weights=weights).numpy()
     expected = np.mean([25 / 1e4 * 1 / weights.sum(), 100 / 1e4 * 20 / weights.sum()])
     assert loss == pytest.approx(expected, rel=1e-5)
+    assert np.all(default_landmark_weights() == 1.0)  # the shipped recipe: all alike
     uniform = landmark_loss(predicted, target, 100.0, np.ones(68)).numpy()
     assert uniform == pytest.approx(np.mean([25e-4 / 68, 100e-4 / 68]), rel=1e-5)
 

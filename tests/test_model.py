@@ -106,3 +106,22 @@ def test_shared_sfm_npz_loads_without_albedo():
 def test_shared_ict_npz_keeps_arkit_names():
     model = MorphableModel.load(shared_path("models", "ict", "ict_face.npz"))
     assert model.num_expression == 53 and "jawOpen" in model.expression_names
+
+
+def test_uv_arrays_validate_and_round_trip(small_model, tmp_path):
+    import dataclasses
+
+    from tfface.errors import ModelFileError
+    v, t = small_model.num_vertices, small_model.num_triangles
+    per_vertex = dataclasses.replace(small_model, uv=np.full((v, 2), 0.5))
+    assert np.array_equal(per_vertex.uv_triangles, small_model.triangles)
+    with pytest.raises(ModelFileError, match="one UV per vertex"):
+        dataclasses.replace(small_model, uv=np.zeros((v + 1, 2)))
+    with pytest.raises(ModelFileError, match="uv_triangles"):
+        dataclasses.replace(small_model, uv=np.zeros((4, 2)), uv_triangles=np.full((t, 3), 4))
+    corners = dataclasses.replace(small_model, uv=np.random.default_rng(0).uniform(size=(3 * t, 2)),
+                                  uv_triangles=np.arange(3 * t).reshape(t, 3))
+    corners.save(str(tmp_path / "m.npz"))
+    loaded = MorphableModel.load(str(tmp_path / "m.npz"))
+    assert np.allclose(loaded.uv, corners.uv) and np.array_equal(loaded.uv_triangles,
+                                                                 corners.uv_triangles)

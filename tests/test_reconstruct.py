@@ -145,7 +145,6 @@ def test_bad_inputs_give_one_line_errors(case, message, tmp_path, capsys):
 
 
 def test_face_less_photo_is_reported(tmp_path, capsys):
-    pytest.importorskip("dlib")
     ramp = np.tile(np.linspace(0, 255, 200, dtype=np.uint8), (150, 1))
     write_image(str(tmp_path / "sky.png"), np.dstack([ramp] * 3))
     assert main(["reconstruct", str(tmp_path / "sky.png"), "--out", str(tmp_path / "o")]) == 2
@@ -154,7 +153,6 @@ def test_face_less_photo_is_reported(tmp_path, capsys):
 
 
 def test_real_photo_with_detector_and_fit(tmp_path):
-    pytest.importorskip("dlib")
     from tfface.data.folder import read_pts
     from tfface.faces import read_image
     from tfface.reconstruct import FaceReconstructor
@@ -171,7 +169,6 @@ def test_real_photo_with_detector_and_fit(tmp_path):
 
 
 def test_video_overlay_and_smoothed_params(tmp_path):
-    pytest.importorskip("dlib")
     from tfface.faces import read_image
     photo = read_image(shared_path("faces", "takeo.ppm"))
     video = tmp_path / "clip.avi"

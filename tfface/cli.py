@@ -1,4 +1,4 @@
-"""The ``tfface`` command line.
+"""The tfface command line.
 
 Exit codes: 0 success, 2 bad argument or input file (missing, unreadable,
 no face found, unsupported video, unwritable output), 3 bad model file,
@@ -9,6 +9,7 @@ internal error (with traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from typing import List, Optional
@@ -137,12 +138,14 @@ def _photo_landmarks(path: str) -> Optional[List[np.ndarray]]:
 
 
 def _reconstruct_photo(reconstructor, path: str, out: str, formats, fit_steps: int,
-                       jaw: str = "contour") -> List:
+                       jaw: Optional[str] = None) -> List:
     from tfface.faces import read_image
     from tfface.outputs import write_reconstruction
     photo = read_image(path)
-    faces = reconstructor.reconstruct(photo, _photo_landmarks(path), fit_steps=fit_steps,
-                                      jaw=jaw)
+    given = _photo_landmarks(path)
+    faces = reconstructor.reconstruct(photo, given, fit_steps=fit_steps, jaw=jaw)
+    for face in faces:
+        face.landmark_source = ".pts file" if given is not None else reconstructor.landmarker_name
     if not faces:
         raise TfFaceError(f"{path}: no face found; use a photo with a frontal face of at least "
                           "40 px, or put 68 landmarks in a .pts file beside it")
@@ -198,9 +201,17 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     return 4 if failures else 0
 
 
+QUALITY_VERDICTS = ((0.05, "good fit"), (0.1, "fair fit"), (float("inf"), "poor fit: check the "
+                                                                      "overlay"))
+"""Landmark residual (over the eye-corner distance) -> verdict, first bound that holds."""
+
+
 def _print_face(label: str, face) -> None:
     pose = ", ".join(f"{k} {v:+.1f}" for k, v in face.pose.items())
-    line = f"{label}: pose ({pose}) degrees, landmark residual {face.quality:.3f}"
+    verdict = next(text for bound, text in QUALITY_VERDICTS if face.quality < bound)
+    source = face.landmark_source
+    line = (f"{label}: pose ({pose}) degrees, landmark residual {face.quality:.3f} ({verdict}"
+            + (f"; landmarks from {source})" if source else ")"))
     if face.fit is not None:
         line += f", fit loss {face.fit['before']['loss']:.4f} -> {face.fit['after']['loss']:.4f}"
     print(line)
@@ -219,23 +230,78 @@ def cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+EXAMPLES = {
+    "demo": """examples:
+  tfface demo                                # six synthetic ICT faces -> tfface_demo/
+  tfface demo --model demo --count 2         # the toy demo model""",
+    "convert-model": """examples:
+  tfface convert-model ict ICT-FaceKit/FaceXModel --out ict.npz
+  tfface convert-model bfm-front BFM/BFM_model_front.mat --out bfm.npz""",
+    "export": """examples:
+  tfface export --model tfface/assets/default_encoder.keras --format tflite-int8 --out enc.tflite
+  tfface export --checkpoint runs/default --format all --out exported/""",
+    "prepare": """examples:
+  tfface prepare --images photos/ --out shards/           # .pts beside a photo, else MediaPipe
+  tfface prepare --images photos/ --landmarks pts/ --out shards/ --workers 2""",
+    "reconstruct": """Landmarks come from <photo>.pts beside the photo (iBUG 68 points) when it
+exists, else from the landmarker. Every face is encoded, then fitted to its
+landmarks; --fit N adds N photometric steps (colour, light, detail: slower,
+helps when the overlay's colours are off). Red dots on the overlay are the
+input landmarks, green ones the model's.
+
+examples:
+  tfface reconstruct photo.jpg                    # -> tfface_out/photo_face0.obj/.json, photo_overlay.png
+  tfface reconstruct photos/ --format obj,glb     # a folder: progress bar, bad files listed
+  tfface reconstruct clip.mp4                     # overlay video + per-frame params
+  tfface reconstruct photo.jpg --fit 50 --out out/""",
+    "fit": """examples:
+  tfface fit photo.jpg --steps 100 --out out/""",
+}
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Examples kept as written; each option's default shown when it has one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text \
+                and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from tfface import __version__
     from tfface.faces.landmarks import LANDMARKERS
     from tfface.morphable.convert import FORMATS
-    parser = argparse.ArgumentParser(prog="tfface", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="tfface", formatter_class=_HelpFormatter,
+        description="One photo of a face -> a 3D face (ICT-FaceKit by default).",
+        epilog="exit codes: 0 success, 2 bad argument or input file, 3 bad model or encoder "
+               "file, 4 some files of a folder failed (listed), 1 internal error.\n"
+               "'tfface COMMAND --help' shows each command's options and examples.")
+    parser.add_argument("--version", action="version", version=f"tfface {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true",
+                        help="also show TensorFlow's and the converters' own log lines")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="reconstruct synthetic photos with known answers")
-    demo.add_argument("--model", help="model .npz, or ict / demo (default: ict, ICT-FaceKit)")
-    demo.add_argument("--encoder", help="encoder for --model (default: the shipped encoder)")
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text, parents=[common],
+                              epilog=EXAMPLES.get(name), formatter_class=_HelpFormatter)
+
+    demo = command("demo", "reconstruct synthetic photos with known answers")
+    demo.add_argument("--model", default="ict", help="morphable model: .npz, ict or demo")
+    demo.add_argument("--encoder", help="encoder for --model (default: the model's shipped one)")
     demo.add_argument("--out", default="tfface_demo", help="output folder")
     demo.add_argument("--count", type=int, default=6, help="number of faces")
     demo.add_argument("--size", type=int, default=256, help="image size in pixels")
-    demo.add_argument("--fit", type=int, default=0, metavar="N", help="fitting steps per face")
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--fit", type=int, default=0, metavar="N",
+                      help="photometric fitting steps per face")
+    demo.add_argument("--seed", type=int, default=0, help="random seed of the synthetic faces")
     demo.set_defaults(func=cmd_demo)
 
-    convert = sub.add_parser("convert-model", help="convert BFM / eos / ICT files to npz")
+    convert = command("convert-model", "convert BFM / eos / ICT files to tfface's npz")
     convert.add_argument("format", choices=FORMATS)
     convert.add_argument("input", help="model file or folder in the original layout")
     convert.add_argument("--expressions", help="expression file (Exp_Pca.bin, blendshapes .bin)")
@@ -244,11 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
     convert.set_defaults(func=cmd_convert_model)
 
     from export import FORMATS as EXPORT_FORMATS
-    export = sub.add_parser("export", help="export the encoder (TFLite/ONNX/SavedModel)")
+    export = command("export", "export the encoder alone (TFLite / ONNX / SavedModel), "
+                               "verified against Keras")
     export.add_argument("--model", help="encoder .keras file")
     export.add_argument("--checkpoint", help="training run folder (train.py output_dir)")
-    export.add_argument("--morphable-model",
-                        help="model .npz or ict / demo of a --model encoder (default ict)")
+    export.add_argument("--morphable-model", default="ict",
+                        help="morphable model of a --model encoder: .npz, ict or demo")
     export.add_argument("--format", required=True, choices=EXPORT_FORMATS + ("all",),
                         help="one format, or all of them into the --out folder")
     export.add_argument("--out", required=True,
@@ -258,32 +325,34 @@ def build_parser() -> argparse.ArgumentParser:
                         help="synthetic faces for parity and int8 calibration")
     export.set_defaults(func=cmd_export)
 
-    prep = sub.add_parser("prepare", help="photos -> aligned TFRecord training shards")
+    prep = command("prepare", "photos -> aligned TFRecord training shards + manifest")
     prep.add_argument("--images", required=True, help="folder of photos")
     prep.add_argument("--landmarks", default="auto",
                       help="folder of <photo>.pts files, or auto: .pts beside the photo when "
-                           "present, else the face detector")
+                           "present, else the landmarker")
     prep.add_argument("--out", required=True, help="output folder for shards + manifest.json")
     prep.add_argument("--size", type=int, default=224, help="crop size in pixels")
     prep.add_argument("--shard-size", type=int, default=64, help="photos per shard")
-    prep.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    prep.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                      help="processes preparing shards in parallel")
     prep.set_defaults(func=cmd_prepare)
 
     def reconstruction_options(command: argparse.ArgumentParser) -> None:
         command.add_argument("--out", default="tfface_out", help="output folder")
         command.add_argument("--format", default="obj", help="mesh formats: obj,ply,glb")
-        command.add_argument("--encoder", help="encoder .keras/.tflite/.onnx (default: shipped)")
-        command.add_argument("--model",
-                             help="morphable model .npz, or ict / demo (default: ict)")
-        command.add_argument("--jaw", choices=("contour", "fixed"), default="contour",
+        command.add_argument("--encoder",
+                             help="encoder .keras/.tflite/.onnx (default: the model's shipped one)")
+        command.add_argument("--model", default="ict", help="morphable model: .npz, ict or demo")
+        command.add_argument("--jaw", choices=("contour", "fixed"),
                              help="what the jaw landmarks mark: the visible outline (contour: "
-                                  "detectors, 300-W) or the 3D jaw (fixed: AFLW2000-3D)")
+                                  "dlib, 300-W .pts) or the 3D jaw (fixed: MediaPipe, "
+                                  "AFLW2000-3D); default: fixed for MediaPipe, else contour")
 
-    rec = sub.add_parser("reconstruct", help="photo, folder or video -> 3D faces")
+    rec = command("reconstruct", "photo, folder of photos or video -> 3D faces")
     rec.add_argument("input", help="photo, folder of photos, or video (.mp4 .avi .mov ...)")
     reconstruction_options(rec)
     rec.add_argument("--fit", type=int, default=0, metavar="N",
-                     help="refine each face with N fitting steps")
+                     help="refine each face with N photometric fitting steps")
     rec.add_argument("--no-smoothing", action="store_true",
                      help="videos: no One-Euro smoothing of pose and expression")
     rec.add_argument("--no-tracking", action="store_true",
@@ -291,31 +360,33 @@ def build_parser() -> argparse.ArgumentParser:
                           "from the last frame's landmarks")
     rec.set_defaults(func=cmd_reconstruct)
 
-    fit = sub.add_parser("fit", help="fit the model to a photo (analysis-by-synthesis)")
+    fit = command("fit", "reconstruct one photo with photometric fitting (analysis-by-synthesis)")
     fit.add_argument("photo")
     reconstruction_options(fit)
-    fit.add_argument("--steps", type=int, default=100, help="fitting steps")
+    fit.add_argument("--steps", type=int, default=100, help="photometric fitting steps")
     fit.set_defaults(func=cmd_fit)
-    for command in (prep, rec, fit):
-        command.add_argument("--landmarker", choices=LANDMARKERS, default="mediapipe",
-                             help="face detector + 68 landmarks for photos without a .pts: "
-                                  "MediaPipe (shipped, Apache-2.0) or dlib (the [landmarks] "
-                                  "extra; frontal faces, non-commercial predictor)")
-    for command in (demo, export, prep, rec, fit):
-        command.add_argument("--overwrite", action="store_true",
-                             help="write into an --out that holds other files (only the files "
-                                  "this command writes are replaced)")
+    for each in (prep, rec, fit):
+        each.add_argument("--landmarker", choices=LANDMARKERS, default="mediapipe",
+                          help="face detector + 68 landmarks for photos without a .pts: "
+                               "MediaPipe (shipped, Apache-2.0) or dlib (the [landmarks] "
+                               "extra; frontal faces, non-commercial predictor)")
+    for each in (demo, export, prep, rec, fit):
+        each.add_argument("--overwrite", action="store_true",
+                          help="write into an --out that holds other files (only the files "
+                               "this command writes are replaced)")
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except TfFaceError as error:
-        print(f"tfface: error: {error}", file=sys.stderr)
-        return error.exit_code
+    from tfface.quiet import native_logs_silenced
+    quiet = contextlib.nullcontext() if args.verbose else native_logs_silenced()
+    with quiet:
+        try:
+            return args.func(args)
+        except TfFaceError as error:
+            print(f"tfface: error: {error}", file=sys.stderr)
+            return error.exit_code
 
 
 if __name__ == "__main__":

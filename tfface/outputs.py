@@ -11,8 +11,11 @@ import numpy as np
 from tfface.faces.align import compose_transforms, resize_transform
 from tfface.io_utils import write_json_atomic
 from tfface.mesh_io import write_mesh
-from tfface.overlay import draw_landmarks, to_uint8, write_image
+from tfface.overlay import draw_landmarks, draw_legend, to_uint8, write_image
 from tfface.reconstruct import FaceReconstruction, FaceReconstructor
+
+INPUT_COLOR, MODEL_COLOR = (255, 0, 0), (0, 255, 0)
+
 
 def overlay(photo: np.ndarray, faces: Sequence[FaceReconstruction],
             reconstructor: FaceReconstructor, opacity: float = 0.6) -> np.ndarray:
@@ -32,9 +35,9 @@ def overlay(photo: np.ndarray, faces: Sequence[FaceReconstruction],
     image = to_uint8(out)
     radius = max(1, round(max(height, width) / 400))
     for face in faces:
-        image = draw_landmarks(image, face.input_landmarks, (255, 0, 0), radius)
-        image = draw_landmarks(image, face.landmarks2d, (0, 255, 0), radius)
-    return image
+        image = draw_landmarks(image, face.input_landmarks, INPUT_COLOR, radius)
+        image = draw_landmarks(image, face.landmarks2d, MODEL_COLOR, radius)
+    return draw_legend(image, (("input landmarks", INPUT_COLOR), ("model", MODEL_COLOR)))
 
 
 def write_params(path: str, face: FaceReconstruction) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -22,6 +22,24 @@ def draw_landmarks(image_rgb: np.ndarray, landmarks: np.ndarray,
     for x, y in np.asarray(landmarks):
         cv2.circle(out, (int(round(x)), int(round(y))), radius, tuple(int(c) for c in color), -1,
                    lineType=cv2.LINE_AA)
+    return out
+
+
+def draw_legend(image_rgb: np.ndarray, entries: Sequence[Tuple[str, Sequence[int]]]
+                ) -> np.ndarray:
+    """Copy of a uint8 RGB image with a small legend in its bottom-left corner:
+    one coloured dot and label per ``(label, colour)`` entry, on a dark band."""
+    out = np.ascontiguousarray(image_rgb).copy()
+    height, width = out.shape[:2]
+    scale = max(0.3, min(width, height) / 1000)
+    line = int(round(22 * scale / 0.5))
+    top = height - line * len(entries) - 4
+    out[max(top, 0):] = (out[max(top, 0):] * 0.4).astype(np.uint8)
+    for i, (label, color) in enumerate(entries):
+        y = top + line * i + line // 2 + 2
+        cv2.circle(out, (line // 2 + 2, y), max(2, line // 5), tuple(int(c) for c in color), -1)
+        cv2.putText(out, label, (line + 4, y + line // 4), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                    (255, 255, 255), 1, cv2.LINE_AA)
     return out
 
 

@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from tfface.errors import TfFaceError
+from tfface.errors import ModelFileError, TfFaceError
 from tfface.faces.align import AlignedFace, align_face, mean_face_template
 from tfface.fitting.landmarks import LandmarkFitter
 
@@ -44,7 +44,8 @@ class FaceReconstruction:
     roll in degrees (R = Rz(roll) Ry(yaw) Rx(pitch)); ``aligned``: the crop
     and its transform; ``quality``: mean distance between the model's and
     the input landmarks over the outer-eye-corner distance (lower is better;
-    ~0.05 is a good fit); ``fit``: loss terms before/after fitting, if run.
+    ~0.05 is a good fit); ``fit``: loss terms before/after fitting, if run;
+    ``landmark_source``: where the input landmarks came from, when known.
     """
 
     params: np.ndarray
@@ -60,6 +61,7 @@ class FaceReconstruction:
     input_landmarks: np.ndarray
     quality: float
     fit: Optional[Dict[str, Dict[str, float]]] = None
+    landmark_source: Optional[str] = None
 
     def to_json(self) -> Dict:
         """The ``params.json`` document (plain lists and floats)."""
@@ -108,7 +110,7 @@ class FaceReconstructor:
         self._landmarker = None
         probe = self.encoder.predict(np.zeros((1, size, size, 3), np.float32))
         if probe.shape[-1] != self.layout.size:
-            raise TfFaceError(f"{self.encoder_path}: outputs {probe.shape[-1]} params but model "
+            raise ModelFileError(f"{self.encoder_path}: outputs {probe.shape[-1]} params but model "
                               f"{self.model.name} needs {self.layout.size}; use the encoder "
                               "trained with this model")
 
@@ -130,6 +132,12 @@ class FaceReconstructor:
             self._landmarker = make_landmarker(self.landmarker_name)
         return self._landmarker
 
+    @property
+    def detector_jaw(self) -> str:
+        """The landmark fit's jaw mode for this landmarker's points: MediaPipe's
+        68-point map marks the 3D jaw (``fixed``), dlib the outline (``contour``)."""
+        return "fixed" if self.landmarker_name == "mediapipe" else "contour"
+
     def find_landmarks(self, image_rgb: np.ndarray) -> List[np.ndarray]:
         """68 landmarks ``[68, 2]`` of every usable face the detector finds."""
         return [f.landmarks for f in self.landmarker(image_rgb) if f.problem is None]
@@ -137,14 +145,17 @@ class FaceReconstructor:
     def reconstruct(self, image_rgb: np.ndarray,
                     landmarks: Optional[Sequence[np.ndarray]] = None,
                     fit_steps: int = 0, landmark_fit: bool = True,
-                    jaw: str = "contour") -> List[FaceReconstruction]:
+                    jaw: Optional[str] = None) -> List[FaceReconstruction]:
         """Faces in a uint8 RGB photo ``[H, W, 3]``; ``landmarks``: a list of
         ``[68, 2]`` (photo pixels), else the detector finds them. Empty when
         no face is found. The encoder's output is refined by the landmark fit
         (``landmark_fit``; ``jaw``: ``contour`` when the jaw points mark the
-        visible outline, as detectors and 300-W do, ``fixed`` when they mark
-        the 3D jaw, as AFLW2000-3D does), then, with ``fit_steps`` > 0, by
-        photometric fitting."""
+        visible outline, as dlib and 300-W annotations do, ``fixed`` when they
+        mark the 3D jaw, as MediaPipe's map and AFLW2000-3D do; None: fixed
+        for the MediaPipe landmarker's points, else contour), then, with
+        ``fit_steps`` > 0, by photometric fitting."""
+        if jaw is None:
+            jaw = self.detector_jaw if landmarks is None else "contour"
         if landmarks is None:
             landmarks = self.find_landmarks(image_rgb)
         if not len(landmarks):

@@ -11,7 +11,7 @@ from typing import Tuple
 
 import numpy as np
 
-from tfface.errors import TfFaceError
+from tfface.errors import ModelFileError, TfFaceError
 
 
 class EncoderRuntime:
@@ -116,5 +116,5 @@ def load_encoder(path: str) -> EncoderRuntime:
     except TfFaceError:
         raise
     except Exception as error:  # each runtime raises its own types for corrupt files
-        raise TfFaceError(f"{path}: cannot load encoder ({type(error).__name__}); "
+        raise ModelFileError(f"{path}: cannot load encoder ({type(error).__name__}); "
                           "re-export it with `tfface export`") from None

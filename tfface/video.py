@@ -82,7 +82,8 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
         while ok:
             rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
             landmarks = tracker(rgb)
-            faces = reconstructor.reconstruct(rgb, landmarks, fit_steps=fit_steps)
+            faces = reconstructor.reconstruct(rgb, landmarks, fit_steps=fit_steps,
+                                              jaw=reconstructor.detector_jaw)
             record = {"frame": index, "time": index / fps, "face": None}
             if faces:
                 found += 1

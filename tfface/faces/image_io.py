@@ -26,7 +26,7 @@ def read_image(path: str, max_megapixels: float = MAX_MEGAPIXELS) -> np.ndarray:
 
     Grayscale is replicated to RGB, alpha is dropped, 16-bit images are
     scaled to 8 bits. Raises :class:`ImageReadError` with a reason
-    (``missing``, ``not_an_image``, ``truncated``, ``too_large``).
+    (``missing``, ``unreadable``, ``not_an_image``, ``truncated``, ``too_large``).
     """
     try:
         with warnings.catch_warnings():
@@ -42,6 +42,9 @@ def read_image(path: str, max_megapixels: float = MAX_MEGAPIXELS) -> np.ndarray:
                 return _to_rgb8(image)
     except FileNotFoundError:
         raise ImageReadError(path, "missing", "no such file; check the path") from None
+    except PermissionError:
+        raise ImageReadError(path, "unreadable", "no permission to read it; check the "
+                             "file's permissions") from None
     except IsADirectoryError:
         raise ImageReadError(path, "not_an_image", "is a folder, not an image") from None
     except UnidentifiedImageError:

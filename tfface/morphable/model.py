@@ -20,7 +20,8 @@ landmark_indices     [68] int32       vertex ids of the iBUG 68 landmarks
 landmark_exact       [68] bool        optional; False where approximate
 uv                   [U, 2]           optional texture coordinates in 0..1, v up
 uv_triangles         [T, 3] int32     optional; per triangle corner, the row of
-                                      ``uv`` (same order as ``triangles``)
+                                      ``uv`` (same order as ``triangles``);
+                                      without it ``uv`` is per vertex [V, 2]
 units                str              e.g. ``mm``
 name                 str              optional model name
 ===================  ===============  ==========================================
@@ -95,8 +96,13 @@ class MorphableModel:
             fix("landmark_exact", np.ones(NUM_LANDMARKS, bool), bool)
         else:
             fix("landmark_exact", self.landmark_exact, bool)
-        if (self.uv is None) != (self.uv_triangles is None):
-            self._fail("'uv' and 'uv_triangles' must be given together")
+        if self.uv is not None and self.uv_triangles is None:  # one UV per vertex
+            if np.shape(self.uv)[0] != v:
+                self._fail(f"'uv' has {np.shape(self.uv)[0]} rows but no 'uv_triangles'; give "
+                           f"one UV per vertex ({v}) or 'uv_triangles'")
+            object.__setattr__(self, "uv_triangles", self.triangles)
+        if self.uv is None and self.uv_triangles is not None:
+            self._fail("'uv_triangles' given without 'uv'")
         if self.uv is not None:
             fix("uv", self.uv, np.float32)
             fix("uv_triangles", self.uv_triangles, np.int64)
