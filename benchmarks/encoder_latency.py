@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 from export.parity import like_trained  # noqa: E402
 from export.pipeline import default_samples, export_encoder  # noqa: E402
 from tfface.encoders import build_encoder  # noqa: E402
-from tfface.morphable import demo_model  # noqa: E402
+from tfface.morphable import load_model  # noqa: E402
 from tfface.params import FaceParams  # noqa: E402
 from tfface.runtime import load_encoder  # noqa: E402
 
@@ -69,10 +69,12 @@ def onnx_latency(path: str, runs: int, threads: int, size: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="encoder .keras (default: fresh MobileNetV3-Small)")
+    parser.add_argument("--morphable-model", default="ict",
+                        help="morphable model of the encoder: .npz, ict or demo")
     parser.add_argument("--size", type=int, default=192, help="input size (the mobile recipe's)")
     parser.add_argument("--runs", type=int, default=100)
     args = parser.parse_args()
-    model = demo_model()
+    model = load_model(args.morphable_model)
     layout = FaceParams.from_model(model)
     encoder = (load_encoder(args.model).model if args.model
                else build_encoder(layout, "mobilenet_v3_small", args.size))

@@ -15,7 +15,8 @@ from export.converters import to_onnx, to_savedmodel, to_tflite, write_bytes_ato
 from export.parity import MESH_TOLERANCE_PCT, format_table, parity_report
 from export.signature import describe, embed_tflite_metadata, sidecar_path, write_sidecar
 from tfface.errors import TfFaceError
-from tfface.io_utils import OUTPUT_MARKER, claim_output_folder, replace_entries, write_json_atomic
+from tfface.io_utils import (OUTPUT_MARKER, claim_output_folder, remove_stale_temporaries,
+                             replace_entries, write_json_atomic)
 from tfface.morphable import MorphableModel
 from tfface.params import FaceParams
 from tfface.runtime import load_encoder
@@ -43,7 +44,8 @@ def export_encoder(encoder: keras.Model, layout: FaceParams, model: MorphableMod
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
         raise TfFaceError(f"{out}: output folder is missing or not writable")
     _check_target(out, fmt, overwrite)
-    staging = tempfile.mkdtemp(prefix=".tfface-export-", dir=folder)
+    remove_stale_temporaries(folder)
+    staging = tempfile.mkdtemp(prefix=f".tfface-export-{os.getpid()}-", dir=folder)
     try:
         staged = os.path.join(staging, os.path.basename(out.rstrip("/")) or "model")
         description = describe(layout, int(encoder.input_shape[1]), fmt,
@@ -97,7 +99,7 @@ def default_samples(encoder: keras.Model, count: int = 16, seed: int = 0,
     """Synthetic faces rendered at the encoder's input size (parity/representative)."""
     from tfface.data.synthetic import render_synthetic
     from tfface.layers import Renderer
-    from tfface.morphable import demo_model
+    from tfface.morphable import default_model
     size = int(encoder.input_shape[1])
-    renderer = Renderer.from_model(model or demo_model(), (size, size))
+    renderer = Renderer.from_model(model or default_model(), (size, size))
     return render_synthetic(renderer, count, seed=seed)["image"]

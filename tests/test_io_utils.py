@@ -46,3 +46,20 @@ def test_atomic_output_leaves_nothing_on_error_and_keeps_the_old_file(tmp_path):
     with pytest.raises(TfFaceError, match="is a folder"):
         with atomic_output(str(tmp_path / "folder.d")):
             pass
+
+
+def test_second_writer_is_refused_while_the_first_holds_the_lock(tmp_path):
+    from tfface.faces.prepare import prepare
+    from tfface.io_utils import LOCK_FILE, folder_lock
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a.jpg").write_bytes(b"not a photo")
+    out = tmp_path / "shards"
+    claim_output_folder(str(out), "prepare")
+    with folder_lock(str(out), "prepare"):
+        with pytest.raises(TfFaceError, match="another `tfface prepare` is writing"):
+            prepare(str(photos), str(out), progress=False)
+        assert not [n for n in os.listdir(out) if n.startswith("shard")]  # nothing interleaved
+    assert not (out / LOCK_FILE).exists()
+    manifest = prepare(str(photos), str(out), progress=False)  # free again
+    assert manifest["skipped"] == 1

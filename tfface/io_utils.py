@@ -5,7 +5,8 @@
 * :func:`claim_output_folder` guards every ``--out`` folder: a folder that
   already holds files and is not a previous output of the same command
   (:data:`OUTPUT_MARKER`) is refused unless ``overwrite``; even then tfface
-  only replaces the files it writes itself.
+  only replaces the files it writes itself. Temporaries of killed runs are
+  removed when a folder is claimed again (:func:`remove_stale_temporaries`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 from typing import Iterable, Iterator
 
@@ -20,6 +22,8 @@ from tfface.errors import TfFaceError
 
 OUTPUT_MARKER = ".tfface-output.json"
 """Marker file naming the tfface command whose outputs a folder holds."""
+LOCK_FILE = ".tfface-lock"
+"""Held (``flock``) while a command writes into a folder; gone when it ends."""
 
 
 def _check_writable_parent(path: str) -> None:
@@ -60,6 +64,35 @@ def write_json_atomic(path: str, document: object) -> None:
         json.dump(document, handle, indent=1)
 
 
+_TEMPORARY = re.compile(r"^\.(?:.+\.partial|tfface-export)-(\d+)")
+"""Names of tfface's temporaries; the number is the writing process's id."""
+
+
+def remove_stale_temporaries(folder: str) -> int:
+    """Remove temporaries in ``folder`` left by tfface processes that no
+    longer run (killed mid-write); returns how many were removed."""
+    removed = 0
+    for name in os.listdir(folder):
+        match = _TEMPORARY.match(name)
+        if not match or _process_alive(int(match.group(1))):
+            continue
+        path = os.path.join(folder, name)
+        with contextlib.suppress(OSError):
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+            removed += 1
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 def _marker_command(folder: str) -> str | None:
     try:
         with open(os.path.join(folder, OUTPUT_MARKER), encoding="utf-8") as handle:
@@ -74,14 +107,16 @@ def claim_output_folder(path: str, command: str, overwrite: bool = False) -> str
     An empty or missing folder, or a previous output of the same command
     (its :data:`OUTPUT_MARKER` names ``command``), is used as it is. Any
     other existing content is refused with a one-line :class:`TfFaceError`
-    unless ``overwrite``; nothing is ever deleted here. Returns ``path``.
+    unless ``overwrite``. Nothing is deleted here but tfface's own temporaries
+    of killed runs. Returns ``path``.
     """
     path = os.fspath(path)
     if os.path.exists(path) and not os.path.isdir(path):
         raise TfFaceError(f"{path}: exists and is not a folder; choose another --out")
     try:
         os.makedirs(path, exist_ok=True)
-        content = [name for name in os.listdir(path) if name != OUTPUT_MARKER]
+        remove_stale_temporaries(path)
+        content = [name for name in os.listdir(path) if name not in (OUTPUT_MARKER, LOCK_FILE)]
     except OSError as error:
         raise TfFaceError(f"{path}: cannot create output folder ({error.strerror}); "
                           "choose another --out") from None
@@ -93,6 +128,28 @@ def claim_output_folder(path: str, command: str, overwrite: bool = False) -> str
     if previous != command:
         write_json_atomic(os.path.join(path, OUTPUT_MARKER), {"command": command})
     return path
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str, command: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` for the block, or fail at once with
+    a one-line :class:`TfFaceError` when another process holds it. The lock
+    dies with its process (``flock``), so a killed run never blocks the next."""
+    import fcntl
+    path = os.path.join(folder, LOCK_FILE)
+    handle = open(path, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise TfFaceError(f"{folder}: another `tfface {command}` is writing into this folder; "
+                          "wait for it to finish or choose another --out") from None
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.remove(path)
+        handle.close()
 
 
 def replace_entries(source: str, target: str, names: Iterable[str]) -> None:

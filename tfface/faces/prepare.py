@@ -18,7 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from tfface.errors import TfFaceError
-from tfface.io_utils import claim_output_folder, write_json_atomic
+from tfface.io_utils import claim_output_folder, folder_lock, write_json_atomic
 
 SIDE_FILES = (".pts", ".json", ".txt", ".md")
 
@@ -130,26 +130,27 @@ def prepare(images: str, out: str, size: int = 224, landmarks_dir: Optional[str]
     if landmarks_dir is not None and not os.path.isdir(landmarks_dir):
         raise TfFaceError(f"{landmarks_dir}: no such folder for --landmarks")
     claim_output_folder(out, "prepare", overwrite)
-    template = default_template() if template is None else template
-    jobs = [{"photos": photos[i:i + shard_size], "shard": shard_path(out, i // shard_size),
-             "landmarks_dir": landmarks_dir, "size": size, "template": template,
-             "landmarker": landmarker}
-            for i in range(0, len(photos), shard_size)]
-    sidecars = {job["shard"]: _finished(job) for job in jobs}
-    todo = [job for job in jobs if sidecars[job["shard"]] is None]
-    bar = tqdm(total=len(photos), initial=len(photos) - sum(len(j["photos"]) for j in todo),
-               unit="photo", disable=not progress)
-    if workers > 1 and len(todo) > 1:
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            for sidecar in pool.imap_unordered(_prepare_shard, todo):
-                sidecars[os.path.join(out, sidecar["shard"])] = sidecar
-                bar.update(len(sidecar["photos"]))
-    else:
-        for job in todo:
-            sidecars[job["shard"]] = _prepare_shard(job)
-            bar.update(len(job["photos"]))
-    bar.close()
-    return write_manifest(out, images, size, [sidecars[job["shard"]] for job in jobs])
+    with folder_lock(out, "prepare"):  # two runs never interleave shards
+        template = default_template() if template is None else template
+        jobs = [{"photos": photos[i:i + shard_size], "shard": shard_path(out, i // shard_size),
+                 "landmarks_dir": landmarks_dir, "size": size, "template": template,
+                 "landmarker": landmarker}
+                for i in range(0, len(photos), shard_size)]
+        sidecars = {job["shard"]: _finished(job) for job in jobs}
+        todo = [job for job in jobs if sidecars[job["shard"]] is None]
+        bar = tqdm(total=len(photos), initial=len(photos) - sum(len(j["photos"]) for j in todo),
+                   unit="photo", disable=not progress)
+        if workers > 1 and len(todo) > 1:
+            with multiprocessing.get_context("spawn").Pool(workers) as pool:
+                for sidecar in pool.imap_unordered(_prepare_shard, todo):
+                    sidecars[os.path.join(out, sidecar["shard"])] = sidecar
+                    bar.update(len(sidecar["photos"]))
+        else:
+            for job in todo:
+                sidecars[job["shard"]] = _prepare_shard(job)
+                bar.update(len(job["photos"]))
+        bar.close()
+        return write_manifest(out, images, size, [sidecars[job["shard"]] for job in jobs])
 
 
 def write_manifest(out: str, images: str, size: int,

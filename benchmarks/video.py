@@ -1,0 +1,93 @@
+"""End-to-end video: ``tfface reconstruct clip.mp4`` frames per second.
+
+Generates a 720p clip of a synthetic ICT face that moves across the frame
+and turns its head (rendered by tfface's renderer, pasted on a gradient),
+then reconstructs it with MediaPipe tracking on, tracking off, and dlib.
+Reports frames per second (whole pipeline: landmarks, encoder, landmark
+fit, overlay, video writing), detector runs and frames with a face; a table
+and a JSON line.
+
+    python benchmarks/video.py [--frames 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+import cv2
+import numpy as np
+
+from tfface.data.photoreal import random_backgrounds
+from tfface.layers import Renderer
+from tfface.morphable import default_model
+from tfface.reconstruct import FaceReconstructor
+from tfface.video import reconstruct_video
+
+WIDTH, HEIGHT, FACE = 1280, 720, 360
+
+
+def write_clip(path: str, frames: int) -> None:
+    """A moving, turning synthetic face, ``frames`` frames at 30 fps."""
+    renderer = Renderer.from_model(default_model(), (FACE, FACE))
+    layout = renderer.layout
+    t = np.linspace(0, 1, frames)
+    params = layout.zeros(frames)
+    params[:, layout.slices["rotation"]] = np.stack(
+        [0.15 * np.sin(4 * np.pi * t), 0.6 * np.sin(2 * np.pi * t), 0.1 * np.sin(6 * np.pi * t)], 1)
+    params[:, layout.slices["illumination"].start + 2] = 0.2
+    background = (random_backgrounds(1, (HEIGHT, WIDTH), np.random.default_rng(0))[0] * 255)
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"mp4v"), 30, (WIDTH, HEIGHT))
+    for i in range(frames):
+        out = renderer(params[i:i + 1])
+        face = np.clip(out["image"][0].numpy(), 0, 1) * 255
+        mask = np.clip(out["mask"][0].numpy(), 0, 1)
+        frame = background.copy()
+        x = int(100 + (WIDTH - FACE - 200) * t[i])
+        y = int((HEIGHT - FACE) / 2 + 60 * np.sin(2 * np.pi * t[i]))
+        frame[y:y + FACE, x:x + FACE] = face * mask + frame[y:y + FACE, x:x + FACE] * (1 - mask)
+        writer.write(cv2.cvtColor(frame.astype(np.uint8), cv2.COLOR_RGB2BGR))
+    writer.release()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=60)
+    args = parser.parse_args(argv)
+    runs = {}
+    with tempfile.TemporaryDirectory() as folder:
+        clip = os.path.join(folder, "clip.mp4")
+        write_clip(clip, args.frames)
+        for name, landmarker, tracking in (("mediapipe, tracking", "mediapipe", True),
+                                           ("mediapipe, detect every frame", "mediapipe", False),
+                                           ("dlib", "dlib", False)):
+            try:
+                reconstructor = FaceReconstructor(landmarker=landmarker)
+                reconstructor.landmarker  # noqa: B018 (load before timing)
+            except Exception as error:  # dlib not installed
+                print(f"{name}: skipped ({error})")
+                continue
+            out = os.path.join(folder, name.replace(" ", "_").replace(",", ""))
+            os.makedirs(out)
+            start = time.perf_counter()
+            summary = reconstruct_video(reconstructor, clip, out, progress=False,
+                                        tracking=tracking)
+            seconds = time.perf_counter() - start
+            runs[name] = {"fps": summary["frames"] / seconds, "detections": summary["detections"],
+                          "frames_with_face": summary["frames_with_face"],
+                          "frames": summary["frames"]}
+    print(f"{args.frames} frames, {WIDTH}x{HEIGHT}, one synthetic face; whole pipeline")
+    print(f"{'':32s} {'fps':>6s} {'detector runs':>14s} {'frames with face':>17s}")
+    for name, run in runs.items():
+        print(f"{name:32s} {run['fps']:6.1f} {run['detections']:14d} "
+              f"{run['frames_with_face']:12d}/{run['frames']}")
+    print(json.dumps({"benchmark": "video", "frames": args.frames, "runs": runs}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
