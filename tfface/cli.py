@@ -138,7 +138,7 @@ def _photo_landmarks(path: str) -> Optional[List[np.ndarray]]:
 
 
 def _reconstruct_photo(reconstructor, path: str, out: str, formats, fit_steps: int,
-                       jaw: Optional[str] = None) -> List:
+                       jaw: Optional[str] = None, texture_size: int = 0) -> List:
     from tfface.faces import read_image
     from tfface.outputs import write_reconstruction
     photo = read_image(path)
@@ -150,7 +150,7 @@ def _reconstruct_photo(reconstructor, path: str, out: str, formats, fit_steps: i
         raise TfFaceError(f"{path}: no face found; use a photo with a frontal face of at least "
                           "40 px, or put 68 landmarks in a .pts file beside it")
     stem = os.path.splitext(os.path.basename(path))[0]
-    write_reconstruction(out, stem, photo, faces, reconstructor, formats)
+    write_reconstruction(out, stem, photo, faces, reconstructor, formats, texture_size)
     return faces
 
 
@@ -181,7 +181,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
         return 0
     if os.path.isfile(args.input):
         for i, face in enumerate(_reconstruct_photo(reconstructor, args.input, out, formats,
-                                                    args.fit, args.jaw)):
+                                                    args.fit, args.jaw, args.texture)):
             _print_face(f"face {i}", face)
         print(f"wrote {out}")
         return 0
@@ -192,7 +192,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     for path in tqdm(photos, unit="photo"):
         try:
             done += len(_reconstruct_photo(reconstructor, path, out, formats, args.fit,
-                                                  args.jaw)) > 0
+                                                  args.jaw, args.texture)) > 0
         except TfFaceError as error:
             failures.append(str(error))
     print(f"{done} of {len(photos)} photos reconstructed into {out}")
@@ -224,7 +224,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     reconstructor = FaceReconstructor(args.encoder, args.model, args.landmarker)
     out = claim_output_folder(args.out, "reconstruct", args.overwrite)
     for i, face in enumerate(_reconstruct_photo(reconstructor, args.photo, out, formats,
-                                                args.steps, args.jaw)):
+                                                args.steps, args.jaw, args.texture)):
         _print_face(f"face {i}", face)
     print(f"wrote {args.out}")
     return 0
@@ -253,7 +253,8 @@ examples:
   tfface reconstruct photo.jpg                    # -> tfface_out/photo_face0.obj/.json, photo_overlay.png
   tfface reconstruct photos/ --format obj,glb     # a folder: progress bar, bad files listed
   tfface reconstruct clip.mp4                     # overlay video + per-frame params
-  tfface reconstruct photo.jpg --fit 50 --out out/""",
+  tfface reconstruct photo.jpg --fit 50 --out out/
+  tfface reconstruct photo.jpg --format obj,glb --texture 1024   # textured meshes""",
     "fit": """examples:
   tfface fit photo.jpg --steps 100 --out out/""",
 }
@@ -343,6 +344,10 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--encoder",
                              help="encoder .keras/.tflite/.onnx (default: the model's shipped one)")
         command.add_argument("--model", default="ict", help="morphable model: .npz, ict or demo")
+        command.add_argument("--texture", type=int, default=0, metavar="SIZE",
+                             help="also extract a SIZE x SIZE UV texture from the photo: OBJ "
+                                  "(+ .mtl, _texture.png) and GLB carry it, plus an albedo "
+                                  "texture _albedo.png; 0: vertex colours only")
         command.add_argument("--jaw", choices=("contour", "fixed"),
                              help="what the jaw landmarks mark: the visible outline (contour: "
                                   "dlib, 300-W .pts) or the 3D jaw (fixed: MediaPipe, "

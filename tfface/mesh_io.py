@@ -1,4 +1,5 @@
-"""Mesh files with vertex colours (OBJ, PLY, GLB) through trimesh."""
+"""Mesh files through trimesh: vertex colours (OBJ, PLY, GLB) or a UV texture
+(OBJ + MTL + PNG, GLB with the image embedded in a PBR material)."""
 
 from __future__ import annotations
 
@@ -24,3 +25,35 @@ def write_mesh(path: str, vertices: np.ndarray, triangles: np.ndarray,
                            vertex_colors=rgba.astype(np.uint8), process=False)
     with atomic_output(path) as tmp:
         mesh.export(tmp, file_type=ext)
+
+
+TEXTURED_FORMATS = ("obj", "glb")
+
+
+def write_textured_mesh(path: str, vertices: np.ndarray, triangles: np.ndarray, uv: np.ndarray,
+                        texture: np.ndarray) -> None:
+    """Write a mesh with one UV ``[V, 2]`` per vertex and a texture image
+    ``[S, S, 3]`` uint8: ``.obj`` with ``<stem>.mtl`` and ``<stem>_texture.png``
+    beside it, or ``.glb`` with the image embedded (PBR base colour)."""
+    from PIL import Image
+    folder, name = os.path.split(path)
+    stem, ext = os.path.splitext(name)
+    ext = ext.lstrip(".").lower()
+    if ext not in TEXTURED_FORMATS:
+        raise TfFaceError(f"{path}: textured meshes are written as {TEXTURED_FORMATS}")
+    material = trimesh.visual.material.PBRMaterial(
+        name=f"{stem}_texture", baseColorTexture=Image.fromarray(texture),
+        metallicFactor=0.0, roughnessFactor=1.0)
+    mesh = trimesh.Trimesh(vertices=np.asarray(vertices, np.float64), faces=triangles,
+                           visual=trimesh.visual.TextureVisuals(uv=uv, material=material),
+                           process=False)
+    if ext == "glb":
+        files = {name: mesh.export(file_type="glb")}
+    else:
+        text, files = trimesh.exchange.obj.export_obj(mesh, include_texture=True,
+                                                      return_texture=True,
+                                                      mtl_name=f"{stem}.mtl")
+        files = {**files, name: text.encode("utf-8")}
+    for file_name, data in files.items():  # the image and MTL first, the mesh last
+        with atomic_output(os.path.join(folder, file_name)) as tmp, open(tmp, "wb") as handle:
+            handle.write(data)

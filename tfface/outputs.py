@@ -10,9 +10,11 @@ import numpy as np
 
 from tfface.faces.align import compose_transforms, resize_transform
 from tfface.io_utils import write_json_atomic
-from tfface.mesh_io import write_mesh
+from tfface.errors import TfFaceError
+from tfface.mesh_io import TEXTURED_FORMATS, write_mesh, write_textured_mesh
 from tfface.overlay import draw_landmarks, draw_legend, to_uint8, write_image
 from tfface.reconstruct import FaceReconstruction, FaceReconstructor
+from tfface.texture import face_texture, split_at_uv_seams
 
 INPUT_COLOR, MODEL_COLOR = (255, 0, 0), (0, 255, 0)
 
@@ -46,15 +48,34 @@ def write_params(path: str, face: FaceReconstruction) -> None:
 
 def write_reconstruction(out_dir: str, stem: str, photo: np.ndarray,
                          faces: Sequence[FaceReconstruction], reconstructor: FaceReconstructor,
-                         formats: Sequence[str] = ("obj",)) -> np.ndarray:
-    """Per face ``<stem>_face<i>.<fmt>`` meshes with vertex colours and
-    ``<stem>_face<i>.json``; one ``<stem>_overlay.png``. Returns the overlay."""
+                         formats: Sequence[str] = ("obj",), texture_size: int = 0) -> np.ndarray:
+    """Per face ``<stem>_face<i>.<fmt>`` meshes and ``<stem>_face<i>.json``;
+    one ``<stem>_overlay.png``. Returns the overlay.
+
+    Meshes carry vertex colours; with ``texture_size`` (and a model with a
+    UV layout) OBJ and GLB carry the photo texture instead (OBJ: with
+    ``<stem>_face<i>.mtl`` and ``<stem>_face<i>_texture.png``; GLB: embedded),
+    PLY keeps vertex colours, and ``<stem>_face<i>_albedo.png`` holds the
+    albedo texture (:mod:`tfface.texture`)."""
     composed = overlay(photo, faces, reconstructor)  # everything computed before writing
-    triangles = reconstructor.model.triangles
+    model = reconstructor.model
+    textured = texture_size > 0 and model.uv is not None
+    if texture_size > 0 and not textured:
+        raise TfFaceError(f"{model.name}: this model has no UV layout; --texture needs one "
+                          "(the default ICT-FaceKit model has it)")
+    if textured:
+        vertex_ids, uv, uv_triangles = split_at_uv_seams(model)
+        textures = [face_texture(reconstructor, photo, face, texture_size) for face in faces]
     for i, face in enumerate(faces):
+        name = os.path.join(out_dir, f"{stem}_face{i}")
         for fmt in formats:
-            write_mesh(os.path.join(out_dir, f"{stem}_face{i}.{fmt}"), face.vertices, triangles,
-                       face.colors)
-        write_params(os.path.join(out_dir, f"{stem}_face{i}.json"), face)
+            if textured and fmt in TEXTURED_FORMATS:
+                write_textured_mesh(f"{name}.{fmt}", face.vertices[vertex_ids], uv_triangles, uv,
+                                    textures[i].photo)
+            else:
+                write_mesh(f"{name}.{fmt}", face.vertices, model.triangles, face.colors)
+        if textured:
+            write_image(f"{name}_albedo.png", textures[i].albedo)
+        write_params(f"{name}.json", face)
     write_image(os.path.join(out_dir, f"{stem}_overlay.png"), composed)
     return composed

@@ -1,0 +1,195 @@
+"""UV textures from the photo: what the camera saw, and an albedo estimate.
+
+For every texel of the model's UV layout (``uv`` / ``uv_triangles``): its
+point on the fitted mesh (the texel's triangle and barycentric
+coordinates) -> projected into the photo -> colour, weighted by
+visibility (the triangle-id buffer of tfface's rasterizer: the point's
+pixel must show its own triangle or one sharing a vertex) and by how
+squarely the surface faces the camera (the normal's z, squared). Texels
+the camera did not see take the colour of the mirror-symmetric point of the
+face (:func:`vertex_symmetry`), then the fitted albedo (times the fitted
+shading, for the photo texture). Chart edges are padded outwards
+(:data:`SEAM_PADDING` texels) so mip-mapping shows no dark seams.
+
+Two textures: ``photo`` (colours as seen) and ``albedo`` (the photo divided
+by the fitted SH shading at each texel, clipped to 0..1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Tuple
+
+import cv2
+import numpy as np
+
+from tfface.faces.align import apply_transform, compose_transforms, resize_transform
+from tfface.morphable.model import MorphableModel
+
+SEAM_PADDING = 8
+MIN_WEIGHT = 0.05
+"""Texels seen less squarely than this (normal z squared) are filled instead."""
+VISIBILITY_SIZE = 512
+"""Size of the crop render whose triangle ids decide visibility."""
+
+
+@dataclasses.dataclass
+class Texture:
+    """``photo`` and ``albedo`` ``[S, S, 3]`` uint8 (row 0 = v 1, as image
+    files store UV textures); ``source`` ``[S, S]`` uint8: 0 outside the
+    charts, 1 seen, 2 mirrored, 3 albedo fill."""
+
+    photo: np.ndarray
+    albedo: np.ndarray
+    source: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class UVLayout:
+    """The texels a model's UV charts cover at one size: ``rows``, ``cols``
+    ``[N]``, their ``triangle`` ``[N]``, ``barycentric`` ``[N, 3]``, and
+    ``interpolation``, the sparse ``[N, V]`` matrix that interpolates
+    per-vertex values at the texels."""
+
+    size: int
+    rows: np.ndarray
+    cols: np.ndarray
+    triangle: np.ndarray
+    barycentric: np.ndarray
+    interpolation: object
+
+
+@functools.lru_cache(maxsize=4)
+def uv_layout(model: MorphableModel, size: int) -> UVLayout:
+    """Rasterise the UV triangles of ``model`` at ``size`` x ``size`` texels."""
+    if model.uv is None:
+        raise ValueError(f"{model.name}: the model has no UV layout ('uv', 'uv_triangles')")
+    corners = model.uv[model.uv_triangles].astype(np.float64)        # [T, 3, 2]
+    texel = np.stack([corners[..., 0] * size - 0.5, (1 - corners[..., 1]) * size - 0.5], -1)
+    ids = np.full((size, size), -1, np.int32)
+    for t, triangle in enumerate(np.round(texel * 16).astype(np.int32)):
+        cv2.fillConvexPoly(ids, triangle, t, lineType=cv2.LINE_8, shift=4)
+    rows, cols = np.nonzero(ids >= 0)
+    triangle = ids[rows, cols]
+    a, b, c = (texel[triangle, k] for k in range(3))
+    p = np.stack([cols, rows], 1).astype(np.float64)
+    v0, v1, v2 = b - a, c - a, p - a
+    det = v0[:, 0] * v1[:, 1] - v0[:, 1] * v1[:, 0]
+    det = np.where(np.abs(det) < 1e-12, 1e-12, det)
+    w1 = (v2[:, 0] * v1[:, 1] - v2[:, 1] * v1[:, 0]) / det
+    w2 = (v0[:, 0] * v2[:, 1] - v0[:, 1] * v2[:, 0]) / det
+    bary = np.clip(np.stack([1 - w1 - w2, w1, w2], 1), 0, 1)
+    bary /= bary.sum(1, keepdims=True)
+    import scipy.sparse
+    matrix = scipy.sparse.csr_matrix(
+        (bary.reshape(-1), (np.repeat(np.arange(len(rows)), 3),
+                            model.triangles[triangle].reshape(-1))),
+        shape=(len(rows), model.num_vertices))
+    return UVLayout(size, rows, cols, triangle, bary, matrix)
+
+
+@functools.lru_cache(maxsize=4)
+def vertex_symmetry(model: MorphableModel) -> np.ndarray:
+    """Mirror vertex ``[V]`` of each vertex: the vertex nearest to its mean-shape
+    position reflected in the model's x = centre plane."""
+    from scipy.spatial import cKDTree
+    shape = model.mean_shape.astype(np.float64)
+    mirrored = shape * [-1, 1, 1] + [2 * model.center[0], 0, 0]
+    return cKDTree(shape).query(mirrored)[1].astype(np.int64)
+
+
+def split_at_uv_seams(model: MorphableModel) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A vertex per distinct (vertex, UV) corner pair, as glTF and most tools
+    want: ``(vertex_ids [V'], uv [V', 2], triangles [T, 3])`` into the new
+    vertices (``vertices[vertex_ids]`` gives their positions)."""
+    pairs = np.stack([model.triangles.reshape(-1), model.uv_triangles.reshape(-1)], 1)
+    unique, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    return unique[:, 0], model.uv[unique[:, 1]], inverse.reshape(-1, 3)
+
+
+def face_texture(reconstructor, photo: np.ndarray, face, size: int = 1024) -> Texture:
+    """The textures of a reconstructed ``face`` (a
+    :class:`tfface.reconstruct.FaceReconstruction` of the uint8 RGB ``photo``)."""
+    renderer = reconstructor.overlay_renderer
+    to_photo = compose_transforms(face.aligned.inverse,
+                                  resize_transform(reconstructor.size / renderer.image_size[1]))
+    return extract_texture(photo, reconstructor.model, renderer, face.params, to_photo, size)
+
+
+def extract_texture(photo: np.ndarray, model: MorphableModel, renderer, params: np.ndarray,
+                    to_photo: np.ndarray, size: int = 1024) -> Texture:
+    """The photo and albedo textures ``[size, size, 3]`` of the face that
+    ``params`` ``[P]`` describe, seen by ``renderer`` (a
+    :class:`tfface.layers.Renderer` of ``model``; its triangle ids decide
+    visibility) whose image maps into the uint8 RGB ``photo`` ``[H, W, 3]``
+    by the affine ``to_photo`` ``[2, 3]``."""
+    from tfface.layers.rasterizer import rasterize_triangle_ids
+    layout = uv_layout(model, int(size))
+    params = np.asarray(params, np.float32)[None]
+    _, clip, pixels, albedo, normals = (t.numpy()[0] for t in renderer.geometry(params))
+    shading = renderer.lighting(np.ones_like(albedo)[None], normals[None],
+                                renderer.layout.split(params)["illumination"]).numpy()[0]
+    ids = rasterize_triangle_ids(clip[None], model.triangles.astype(np.int32),
+                                 renderer.image_size)[0].numpy()
+    photo = photo.astype(np.float32) / 255.0
+    corners = model.triangles[layout.triangle]                           # [N, 3]
+    symmetry = vertex_symmetry(model)
+    interpolate = layout.interpolation
+    # per vertex: crop pixel, photo pixel, normal z (affine maps commute with interpolation)
+    vertex_data = np.concatenate([pixels, apply_transform(to_photo, pixels), normals[:, 2:]], 1)
+    own = _sample(photo, corners, interpolate @ vertex_data, ids, model)
+    mirrored = _sample(photo, symmetry[corners], interpolate @ vertex_data[symmetry], ids, model)
+    shade = interpolate @ shading
+    base = interpolate @ albedo
+    seen, from_mirror = own[1] >= MIN_WEIGHT, mirrored[1] >= MIN_WEIGHT
+    colour = np.where(seen[:, None], own[0],
+                      np.where(from_mirror[:, None], mirrored[0], base * shade))
+    source = np.where(seen, 1, np.where(from_mirror, 2, 3)).astype(np.uint8)
+    albedo_texels = np.where(source[:, None] == 3, base,
+                             colour / np.maximum(shade, 1e-3))
+    both = np.zeros((size, size, 6), np.float32)
+    both[layout.rows, layout.cols] = np.concatenate([colour, albedo_texels], 1)
+    charts = np.zeros((size, size), np.uint8)
+    charts[layout.rows, layout.cols] = source
+    both = _to_uint8(pad_charts(both, charts > 0))
+    return Texture(both[..., :3], both[..., 3:], charts)
+
+
+def _sample(photo: np.ndarray, corners: np.ndarray, points: np.ndarray, ids: np.ndarray,
+            model: MorphableModel) -> Tuple[np.ndarray, np.ndarray]:
+    """Colour ``[N, 3]`` in ``photo`` (float, 0..1) and weight ``[N]`` of surface
+    points on the triangles of vertex ``corners`` ``[N, 3]``; ``points``
+    ``[N, 5]``: their crop pixel (x, y), photo pixel (x, y) and normal z."""
+    crop, where, facing = points[:, :2], points[:, 2:4].astype(np.float32), points[:, 4]
+    h, w = ids.shape
+    x = np.clip(np.round(crop[:, 0]).astype(int), 0, w - 1)
+    y = np.clip(np.round(crop[:, 1]).astype(int), 0, h - 1)
+    shown = ids[y, x]
+    shown_corners = model.triangles[np.maximum(shown, 0)]
+    shares = (shown_corners[:, :, None] == corners[:, None, :]).any((1, 2)) & (shown >= 0)
+    weight = np.where(shares, np.clip(facing, 0, 1) ** 2, 0.0)
+    rows = -(-len(where) // 1024)  # remap wants maps narrower than 32k: fold them
+    folded = np.zeros((rows * 1024, 2), np.float32)
+    folded[:len(where)] = where
+    folded = folded.reshape(rows, 1024, 2)
+    colour = cv2.remap(photo, folded[..., 0], folded[..., 1], cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE).reshape(-1, 3)[:len(where)]
+    return colour, weight
+
+
+def pad_charts(image: np.ndarray, covered: np.ndarray, texels: int = SEAM_PADDING) -> np.ndarray:
+    """Grow ``image`` ``[S, S, C]`` outwards from the ``covered`` texels by
+    ``texels``, each new texel the mean of its covered neighbours."""
+    image, covered = image.copy(), covered.astype(np.float32)
+    for _ in range(texels):
+        total = cv2.blur(image * covered[..., None], (3, 3))
+        count = cv2.blur(covered, (3, 3))
+        grow = (covered == 0) & (count > 0)
+        image[grow] = total[grow] / count[grow][:, None]
+        covered = np.maximum(covered, grow.astype(np.float32))
+    return image
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    return (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
