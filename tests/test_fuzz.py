@@ -167,3 +167,29 @@ def test_encoder_of_another_model_exits_3(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 3 and "params but model" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_video_that_ends_mid_frame(tmp_path, capsys):
+    import cv2
+
+    from tests.conftest import shared_path
+    photo = read_image(shared_path("faces", "takeo.ppm"))
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10,
+                             (photo.shape[1], photo.shape[0]))
+    for shift in range(6):
+        writer.write(cv2.cvtColor(np.roll(photo, shift, axis=1), cv2.COLOR_RGB2BGR))
+    writer.release()
+    data = video.read_bytes()
+    video.write_bytes(data[:int(len(data) * 0.6)])  # cut inside a frame
+    out = tmp_path / "out"
+    code = main(["reconstruct", str(video), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code in (0, 2) and "Traceback" not in captured.err
+    written = set(os.listdir(out)) - {OUTPUT_MARKER}
+    assert not [n for n in written if "partial" in n]
+    if code == 0:  # the frames before the cut, complete
+        lines = (out / "clip_params.jsonl").read_text().splitlines()
+        assert 1 <= len(lines) < 6 and written == {"clip_overlay.mp4", "clip_params.jsonl"}
+    else:
+        assert "cannot decode" in captured.err and not written

@@ -152,3 +152,11 @@ def test_bad_config_gives_one_line_error(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().startswith("train.py: error:") and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("recipe", sorted(os.listdir(os.path.join(ROOT, "configs"))))
+def test_every_shipped_recipe_loads_and_builds(recipe):
+    config = load_config(os.path.join(ROOT, "configs", recipe), ["model.input_size=32"])
+    model = build_model(config)
+    assert model.encoder.output_shape[-1] == model.renderer.layout.size
+    assert model.loss_weights["landmark"] == config["losses"]["landmark"]

@@ -20,6 +20,7 @@ import tensorflow as tf
 from tfface.data.pipeline import augment_and_batch
 from tfface.errors import TfFaceError
 from tfface.io_utils import atomic_output
+from tfface.morphable.model import NUM_LANDMARKS
 
 FEATURES = {
     "image": tf.io.FixedLenFeature([], tf.string),
@@ -72,7 +73,7 @@ def parse_example(serialized: tf.Tensor, size: int) -> Tuple[tf.Tensor, tf.Tenso
     """-> ``(image [S, S, 3] float32 0..255, landmarks [68, 2])``, resized to ``size``."""
     example = tf.io.parse_single_example(serialized, FEATURES)
     image = tf.io.decode_png(example["image"], channels=3)
-    landmarks = tf.reshape(example["landmarks"], [68, 2])
+    landmarks = tf.reshape(example["landmarks"], [NUM_LANDMARKS, 2])
     source = tf.cast(tf.shape(image)[:2], tf.float32)
     image = tf.image.resize(tf.cast(image, tf.float32), [size, size])
     ratio = tf.stack([size / source[1], size / source[0]])

@@ -38,6 +38,11 @@ def rotation_matrix(angles: tf.Tensor) -> tf.Tensor:
     return tf.stack([tf.stack(row, axis=-1) for row in rows], axis=-2)
 
 
+def focal_length(width: int, fov_degrees: float) -> float:
+    """Pinhole focal length in pixels: ``(width / 2) / tan(fov / 2)``."""
+    return (width / 2) / math.tan(math.radians(fov_degrees) / 2)
+
+
 def euler_matrix(angles: np.ndarray) -> np.ndarray:
     """Numpy :func:`rotation_matrix`: ``[..., 3]`` (pitch, yaw, roll) -> ``[..., 3, 3]``."""
     a, b, c = np.moveaxis(np.asarray(angles, np.float64), -1, 0)
@@ -95,13 +100,13 @@ class Camera(keras.layers.Layer):
     def for_model(cls, model, image_size: Sequence[int] = (224, 224), fov_degrees: float = 12.6,
                   face_fraction: float = 0.6, **kwargs) -> "Camera":
         """Camera at the distance where the mean face spans ``face_fraction`` of the width."""
-        focal = (image_size[1] / 2) / math.tan(math.radians(fov_degrees) / 2)
-        distance = focal * model.width / (face_fraction * image_size[1])
+        distance = focal_length(image_size[1], fov_degrees) * model.width / (
+            face_fraction * image_size[1])
         return cls(image_size, fov_degrees, distance, tuple(model.center.tolist()), **kwargs)
 
     @property
     def focal(self) -> float:
-        return (self.image_size[1] / 2) / math.tan(math.radians(self.fov_degrees) / 2)
+        return focal_length(self.image_size[1], self.fov_degrees)
 
     @property
     def near_far(self) -> Tuple[float, float]:
