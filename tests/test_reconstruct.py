@@ -179,7 +179,9 @@ def test_video_overlay_and_smoothed_params(tmp_path):
         writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     writer.release()
     out = tmp_path / "out"
-    assert main(["reconstruct", str(video), "--out", str(out)]) == 0
+    assert main(["reconstruct", str(video), "--out", str(out), "--texture", "128"]) == 0
+    for kind in ("texture", "albedo"):  # one texture of the track
+        assert cv2.imread(str(out / f"clip_{kind}.png")).shape == (128, 128, 3)
     lines = (out / "clip_params.jsonl").read_text().splitlines()
     assert len(lines) == 4 and all(json.loads(line)["face"] for line in lines)
     capture = cv2.VideoCapture(str(out / "clip_overlay.mp4"))

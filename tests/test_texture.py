@@ -21,7 +21,7 @@ SIZE = 256
 def painted():
     """The default model with a known, mirror-symmetric albedo painted in UV
     space (a function of |u - 0.5| and v), no albedo modes; rendered frontal
-    and turned 40 degrees under ambient light."""
+    and turned 40 degrees either way, under ambient light."""
     model = default_model()
     vertex_ids, uv, _ = split_at_uv_seams(model)
     per_vertex = np.zeros((model.num_vertices, 2))
@@ -31,8 +31,9 @@ def painted():
     painted = dataclasses.replace(model, mean_albedo=colour,
                                   albedo_basis=np.zeros((3 * model.num_vertices, 0)))
     renderer = Renderer.from_model(painted, (SIZE, SIZE))
-    params = renderer.layout.zeros(2)
+    params = renderer.layout.zeros(3)
     params[1, renderer.layout.slices["rotation"]] = np.radians([0, 40, 0])
+    params[2, renderer.layout.slices["rotation"]] = np.radians([0, -40, 0])
     out = renderer(params)
     photos = (np.clip(out["image"].numpy(), 0, 1) * 255 + 0.5).astype(np.uint8)
     return painted, renderer, params, photos, colour
@@ -98,3 +99,23 @@ def test_textured_obj_and_glb_files(painted, tmp_path):
     mesh, = scene.geometry.values()
     assert mesh.visual.material.baseColorTexture.size == (64, 64)
     assert np.allclose(mesh.visual.uv, uv, atol=1e-6) and len(mesh.faces) == len(triangles)
+
+
+def test_views_accumulate_into_one_texture(painted):
+    from tfface.texture import TextureAccumulator
+    model, renderer, params, photos, colour = painted
+    layout = uv_layout(model, SIZE)
+    truth = layout.interpolation @ colour
+    views = [extract_texture(photo, model, renderer, p, np.eye(2, 3), size=SIZE)
+             for photo, p in zip(photos[1:], params[1:])]  # turned left, turned right
+    accumulator = TextureAccumulator()
+    for view in views:
+        accumulator.add(view)
+    merged = accumulator.result()
+    seen = [(v.source[layout.rows, layout.cols] == 1).mean() for v in views]
+    merged_seen = merged.source[layout.rows, layout.cols] == 1
+    assert merged_seen.mean() > max(seen) + 0.05  # each side from the view that saw it
+    weights = np.stack([v.weight for v in views])
+    assert np.allclose(merged.weight, weights.max(0))
+    albedo = merged.albedo[layout.rows, layout.cols] / 255.0
+    assert np.abs(albedo[merged_seen] - truth[merged_seen]).mean() < 0.04

@@ -175,7 +175,8 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     out = claim_output_folder(args.out, "reconstruct", args.overwrite)
     if os.path.splitext(args.input)[1].lower() in VIDEO_EXTENSIONS:
         summary = reconstruct_video(reconstructor, args.input, out, smoothing=not args.no_smoothing,
-                                    fit_steps=args.fit, tracking=not args.no_tracking)
+                                    fit_steps=args.fit, tracking=not args.no_tracking,
+                                    texture_size=args.texture)
         print(f"{summary['frames_with_face']} of {summary['frames']} frames with a face; wrote "
               f"{summary['video']} and {summary['params']}")
         return 0

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Tuple
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
@@ -38,11 +38,41 @@ VISIBILITY_SIZE = 512
 class Texture:
     """``photo`` and ``albedo`` ``[S, S, 3]`` uint8 (row 0 = v 1, as image
     files store UV textures); ``source`` ``[S, S]`` uint8: 0 outside the
-    charts, 1 seen, 2 mirrored, 3 albedo fill."""
+    charts, 1 seen, 2 mirrored, 3 albedo fill; ``weight`` ``[S, S]`` how
+    squarely each texel was seen (mirrored texels a thousandth of their
+    mirror's, filled ones 0)."""
 
     photo: np.ndarray
     albedo: np.ndarray
     source: np.ndarray
+    weight: np.ndarray
+
+
+class TextureAccumulator:
+    """One texture from many views of a face (a video track): per texel, the
+    colour of the view that saw it most squarely; charts re-padded at the end."""
+
+    def __init__(self) -> None:
+        self.texture: Optional[Texture] = None
+
+    def add(self, texture: Texture) -> None:
+        if self.texture is None:  # a copy: the views given stay as they are
+            self.texture = Texture(*(getattr(texture, f.name).copy()
+                                     for f in dataclasses.fields(texture)))
+            return
+        best = self.texture
+        better = texture.weight > best.weight
+        best.photo[better], best.albedo[better] = texture.photo[better], texture.albedo[better]
+        best.source[better], best.weight[better] = texture.source[better], texture.weight[better]
+
+    def result(self) -> Optional[Texture]:
+        """The accumulated texture (None before the first view)."""
+        if self.texture is None:
+            return None
+        covered = self.texture.source > 0
+        both = np.concatenate([self.texture.photo, self.texture.albedo], -1) / 255.0
+        both = _to_uint8(pad_charts(both.astype(np.float32), covered))
+        return dataclasses.replace(self.texture, photo=both[..., :3], albedo=both[..., 3:])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,14 +176,17 @@ def extract_texture(photo: np.ndarray, model: MorphableModel, renderer, params: 
     colour = np.where(seen[:, None], own[0],
                       np.where(from_mirror[:, None], mirrored[0], base * shade))
     source = np.where(seen, 1, np.where(from_mirror, 2, 3)).astype(np.uint8)
+    weight = np.where(seen, own[1], np.where(from_mirror, 1e-3 * mirrored[1], 0.0))
     albedo_texels = np.where(source[:, None] == 3, base,
                              colour / np.maximum(shade, 1e-3))
     both = np.zeros((size, size, 6), np.float32)
     both[layout.rows, layout.cols] = np.concatenate([colour, albedo_texels], 1)
     charts = np.zeros((size, size), np.uint8)
     charts[layout.rows, layout.cols] = source
+    weights = np.zeros((size, size), np.float32)
+    weights[layout.rows, layout.cols] = weight
     both = _to_uint8(pad_charts(both, charts > 0))
-    return Texture(both[..., :3], both[..., 3:], charts)
+    return Texture(both[..., :3], both[..., 3:], charts, weights)
 
 
 def _sample(photo: np.ndarray, corners: np.ndarray, points: np.ndarray, ids: np.ndarray,

@@ -13,6 +13,8 @@ from tqdm import tqdm
 
 from tfface.errors import TfFaceError
 from tfface.io_utils import atomic_output
+from tfface.overlay import write_image
+from tfface.texture import TextureAccumulator, face_texture
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 SMOOTHED_GROUPS = ("expression", "rotation", "translation", "scale")
@@ -51,13 +53,17 @@ class OneEuroFilter:
 
 
 def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = True,
-                      fit_steps: int = 0, progress: bool = True, tracking: bool = True) -> dict:
+                      fit_steps: int = 0, progress: bool = True, tracking: bool = True,
+                      texture_size: int = 0) -> dict:
     """Overlay video ``<stem>_overlay.mp4`` and per-frame ``<stem>_params.jsonl``
     (the best-scoring face per frame; ``"face": null`` when none is found).
 
     ``tracking`` (with a landmarker that can track, MediaPipe's): each frame
     is cropped from the last frame's landmarks and the detector runs only
-    when the track is lost (the summary counts ``detections``)."""
+    when the track is lost (the summary counts ``detections``).
+    ``texture_size``: also ``<stem>_texture.png`` and ``<stem>_albedo.png``,
+    one UV texture of the track accumulated over its frames (per texel, the
+    frame that saw it most squarely wins)."""
     from tfface.outputs import overlay
     capture = cv2.VideoCapture(path)
     ok, frame = capture.read() if capture.isOpened() else (False, None)
@@ -71,6 +77,7 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
     layout = reconstructor.layout
     found = 0
     tracker = _FaceTrack(reconstructor.landmarker, tracking)
+    textures = TextureAccumulator() if texture_size > 0 else None
     video_path = os.path.join(out_dir, f"{stem}_overlay.mp4")
     params_path = os.path.join(out_dir, f"{stem}_params.jsonl")
     with atomic_output(video_path) as video_tmp, atomic_output(params_path) as params_tmp, \
@@ -95,6 +102,8 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
                     face = reconstructor.describe(params, face.aligned, face.input_landmarks,
                                                   face.fit)
                 record["face"] = face.to_json()
+                if textures is not None:
+                    textures.add(face_texture(reconstructor, rgb, face, texture_size))
                 rgb = overlay(rgb, [face], reconstructor)
             params_file.write(json.dumps(record) + "\n")
             writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
@@ -104,8 +113,14 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
         bar.close()
         writer.release()
     capture.release()
-    return {"frames": index, "frames_with_face": found, "detections": tracker.detections,
-            "video": video_path, "params": params_path}
+    summary = {"frames": index, "frames_with_face": found, "detections": tracker.detections,
+               "video": video_path, "params": params_path}
+    texture = textures.result() if textures is not None else None
+    if texture is not None:
+        for kind in ("texture", "albedo"):
+            summary[kind] = os.path.join(out_dir, f"{stem}_{kind}.png")
+            write_image(summary[kind], texture.photo if kind == "texture" else texture.albedo)
+    return summary
 
 
 class _FaceTrack:
