@@ -193,3 +193,22 @@ def test_video_that_ends_mid_frame(tmp_path, capsys):
         assert 1 <= len(lines) < 6 and written == {"clip_overlay.mp4", "clip_params.jsonl"}
     else:
         assert "cannot decode" in captured.err and not written
+
+
+def test_prepare_names_a_reason_for_every_bad_photo(tmp_path, capsys):
+    import json
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cases = _bad_photos(photos)
+    out = tmp_path / "shards"
+    assert main(["prepare", "--images", str(photos), "--out", str(out), "--workers", "1",
+                 "--size", "32"]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    manifest = json.loads((out / "manifest.json").read_text())
+    reasons = {os.path.basename(s["file"]): s["reason"] for s in manifest["skips"]}
+    for name, expect in cases.items():
+        if expect != "ok":
+            assert reasons[name] in expect, (name, reasons.get(name))
+        else:  # readable, but random pixels hold no face
+            assert reasons[name] in ("no_face", "face_too_small"), (name, reasons.get(name))
+    assert not [n for n in os.listdir(out) if "partial" in n]

@@ -79,3 +79,23 @@ def test_prepare_survives_sigkill(photos, tmp_path, k):
     assert manifest["used"] == 4 and manifest["examples"] == 4
     images, landmarks = next(iter(records_dataset(str(out), 64, 4, seed=0, augment=False)))
     assert images.shape == (4, 64, 64, 3) and landmarks.shape == (4, 68, 2)
+
+
+def test_export_all_survives_sigkill(tmp_path, demo):
+    from tfface.encoders import build_encoder
+    from tfface.params import FaceParams
+    from tfface.runtime import load_encoder
+    from export import FORMATS
+    encoder = tmp_path / "encoder.keras"
+    build_encoder(FaceParams.from_model(demo), input_size=32).save(str(encoder))
+    out = tmp_path / "exported"
+    delay = np.random.default_rng(SEED + 20).uniform(8.0, 30.0)
+    _killed_then_completed(["export", "--model", str(encoder), "--morphable-model", "demo",
+                            "--format", "all", "--out", str(out), "--samples", "4"], delay)
+    _no_temporaries(out)
+    for fmt in FORMATS:
+        path = out / ("encoder-" + fmt + {"onnx": ".onnx", "savedmodel": ""}.get(fmt, ".tflite"))
+        sidecar = json.loads(path.with_name(path.name + ".json").read_text())
+        assert sidecar["output"]["shape"][-1] == FaceParams.from_model(demo).size
+        x = np.zeros((1, 32, 32, 3), np.float32)
+        assert load_encoder(str(path)).predict(x).shape == (1, FaceParams.from_model(demo).size)
