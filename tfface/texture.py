@@ -113,7 +113,7 @@ def uv_layout(model: MorphableModel, size: int) -> UVLayout:
     bary /= bary.sum(1, keepdims=True)
     import scipy.sparse
     matrix = scipy.sparse.csr_matrix(
-        (bary.reshape(-1), (np.repeat(np.arange(len(rows)), 3),
+        (bary.reshape(-1).astype(np.float32), (np.repeat(np.arange(len(rows)), 3),
                             model.triangles[triangle].reshape(-1))),
         shape=(len(rows), model.num_vertices))
     return UVLayout(size, rows, cols, triangle, bary, matrix)
@@ -127,6 +127,16 @@ def vertex_symmetry(model: MorphableModel) -> np.ndarray:
     shape = model.mean_shape.astype(np.float64)
     mirrored = shape * [-1, 1, 1] + [2 * model.center[0], 0, 0]
     return cKDTree(shape).query(mirrored)[1].astype(np.int64)
+
+
+@functools.lru_cache(maxsize=4)
+def triangle_symmetry(model: MorphableModel) -> np.ndarray:
+    """Mirror triangle ``[T]`` of each triangle (the one made of its corners'
+    mirror vertices), -1 where those do not form a triangle."""
+    key = lambda tris: [tuple(t) for t in np.sort(tris, axis=1)]  # noqa: E731
+    index = {k: i for i, k in enumerate(key(model.triangles))}
+    mirrored = key(vertex_symmetry(model)[model.triangles])
+    return np.array([index.get(k, -1) for k in mirrored], np.int64)
 
 
 def split_at_uv_seams(model: MorphableModel) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -168,10 +178,12 @@ def extract_texture(photo: np.ndarray, model: MorphableModel, renderer, params: 
     interpolate = layout.interpolation
     # per vertex: crop pixel, photo pixel, normal z (affine maps commute with interpolation)
     vertex_data = np.concatenate([pixels, apply_transform(to_photo, pixels), normals[:, 2:]], 1)
-    own = _sample(photo, corners, interpolate @ vertex_data, ids, model)
-    mirrored = _sample(photo, symmetry[corners], interpolate @ vertex_data[symmetry], ids, model)
-    shade = interpolate @ shading
-    base = interpolate @ albedo
+    texels = interpolate @ np.concatenate(  # one sparse product for all per-texel values
+        [vertex_data, vertex_data[symmetry], shading, albedo], 1).astype(np.float32)
+    own = _sample(photo, corners, layout.triangle, texels[:, :5], ids, model)
+    mirrored = _sample(photo, symmetry[corners], triangle_symmetry(model)[layout.triangle],
+                       texels[:, 5:10], ids, model)
+    shade, base = texels[:, 10:13], texels[:, 13:16]
     seen, from_mirror = own[1] >= MIN_WEIGHT, mirrored[1] >= MIN_WEIGHT
     colour = np.where(seen[:, None], own[0],
                       np.where(from_mirror[:, None], mirrored[0], base * shade))
@@ -189,19 +201,26 @@ def extract_texture(photo: np.ndarray, model: MorphableModel, renderer, params: 
     return Texture(both[..., :3], both[..., 3:], charts, weights)
 
 
-def _sample(photo: np.ndarray, corners: np.ndarray, points: np.ndarray, ids: np.ndarray,
-            model: MorphableModel) -> Tuple[np.ndarray, np.ndarray]:
+def _sample(photo: np.ndarray, corners: np.ndarray, triangle: np.ndarray, points: np.ndarray,
+            ids: np.ndarray, model: MorphableModel) -> Tuple[np.ndarray, np.ndarray]:
     """Colour ``[N, 3]`` in ``photo`` (float, 0..1) and weight ``[N]`` of surface
-    points on the triangles of vertex ``corners`` ``[N, 3]``; ``points``
-    ``[N, 5]``: their crop pixel (x, y), photo pixel (x, y) and normal z."""
+    points on the triangles of vertex ``corners`` ``[N, 3]`` (``triangle``
+    ``[N]``: their ids, -1 where the corners form none); ``points`` ``[N, 5]``:
+    their crop pixel (x, y), photo pixel (x, y) and normal z. A point is
+    visible when its pixel shows its triangle or one sharing a vertex."""
     crop, where, facing = points[:, :2], points[:, 2:4].astype(np.float32), points[:, 4]
     h, w = ids.shape
     x = np.clip(np.round(crop[:, 0]).astype(int), 0, w - 1)
     y = np.clip(np.round(crop[:, 1]).astype(int), 0, h - 1)
     shown = ids[y, x]
-    shown_corners = model.triangles[np.maximum(shown, 0)]
-    shares = (shown_corners[:, :, None] == corners[:, None, :]).any((1, 2)) & (shown >= 0)
-    weight = np.where(shares, np.clip(facing, 0, 1) ** 2, 0.0)
+    weight = np.clip(facing, 0, 1) ** 2
+    candidate = (shown >= 0) & (weight > 0)  # the rest are hidden or turned away
+    visible = candidate & (shown == triangle)
+    check = np.flatnonzero(candidate & ~visible)
+    shown_corners = model.triangles[shown[check]]
+    shares = (shown_corners[:, :, None] == corners[check][:, None, :]).any((1, 2))
+    visible[check[shares]] = True
+    weight = np.where(visible, weight, 0.0)
     rows = -(-len(where) // 1024)  # remap wants maps narrower than 32k: fold them
     folded = np.zeros((rows * 1024, 2), np.float32)
     folded[:len(where)] = where
@@ -213,15 +232,18 @@ def _sample(photo: np.ndarray, corners: np.ndarray, points: np.ndarray, ids: np.
 
 def pad_charts(image: np.ndarray, covered: np.ndarray, texels: int = SEAM_PADDING) -> np.ndarray:
     """Grow ``image`` ``[S, S, C]`` outwards from the ``covered`` texels by
-    ``texels``, each new texel the mean of its covered neighbours."""
-    image, covered = image.copy(), covered.astype(np.float32)
-    for _ in range(texels):
-        total = cv2.blur(image * covered[..., None], (3, 3))
-        count = cv2.blur(covered, (3, 3))
-        grow = (covered == 0) & (count > 0)
-        image[grow] = total[grow] / count[grow][:, None]
-        covered = np.maximum(covered, grow.astype(np.float32))
-    return image
+    ``texels``: each texel within that distance of a chart takes the colour
+    of the nearest covered texel (one distance transform)."""
+    distance, labels = cv2.distanceTransformWithLabels(
+        (~covered).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL)
+    rows, cols = np.nonzero(covered)
+    source = np.zeros(labels.max() + 1, np.int64)  # label -> flat index of its covered texel
+    source[labels[rows, cols]] = rows * covered.shape[1] + cols
+    grow = (~covered) & (distance <= texels)
+    out = image.copy()
+    flat = out.reshape(-1, image.shape[-1])
+    flat[np.flatnonzero(grow)] = flat[source[labels[grow]]]
+    return out
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
