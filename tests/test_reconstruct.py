@@ -82,6 +82,23 @@ def test_fit_lowers_loss_and_recovers_pose(reconstructor, synthetic):
                 synthetic["rotation"])
 
 
+def test_photometric_fitter_is_reused_without_retracing(reconstructor, synthetic):
+    from tfface.faces.align import align_face
+    from tfface.fitting import PhotometricFitter, fit_params
+    fitter = PhotometricFitter(reconstructor.renderer)
+    results = []
+    for photo, landmarks in list(zip(synthetic["photos"], synthetic["landmarks"]))[:2] * 2:
+        face = align_face(photo, landmarks, reconstructor.size, reconstructor.template)
+        crop = face.crop[None].astype(np.float32)
+        results.append(fitter.fit(crop, face.landmarks[None], steps=5))
+    *_, step = fitter._compiled[1]
+    assert step.experimental_get_tracing_count() == 1  # four fits, one trace
+    # the state is reset between fits: the same input gives the same result
+    np.testing.assert_allclose(results[0].params, results[2].params, rtol=1e-5, atol=1e-6)
+    fresh = fit_params(reconstructor.renderer, crop, face.landmarks[None], steps=5)
+    np.testing.assert_allclose(results[3].params, fresh.params, rtol=1e-5, atol=1e-6)
+
+
 def test_reconstruct_command_writes_loadable_outputs(reconstructor, synthetic, tmp_path):
     photo = tmp_path / "face.png"
     write_image(str(photo), synthetic["photos"][2])

@@ -119,6 +119,12 @@ class FaceReconstructor:
         return self.encoder.input_size
 
     @functools.cached_property
+    def photometric_fitter(self):
+        """The ``--fit`` stage, compiled once and reused for every photo or frame."""
+        from tfface.fitting import PhotometricFitter
+        return PhotometricFitter(self.renderer)
+
+    @functools.cached_property
     def overlay_renderer(self):
         """The model rendered at :data:`OVERLAY_SIZE` (same view as the crop)."""
         from tfface.layers import Renderer
@@ -169,9 +175,8 @@ class FaceReconstructor:
                                for p, a in zip(params, aligned)])
         fit = None
         if fit_steps > 0:
-            from tfface.fitting import fit_params
-            result = fit_params(self.renderer, crops, np.stack([a.landmarks for a in aligned]),
-                                init=params, steps=fit_steps)
+            result = self.photometric_fitter.fit(crops, np.stack([a.landmarks for a in aligned]),
+                                                 init=params, steps=fit_steps)
             params, fit = result.params, {"before": result.before, "after": result.after}
         return [self.describe(p, a, np.asarray(lm), fit)
                 for p, a, lm in zip(params, aligned, landmarks)]

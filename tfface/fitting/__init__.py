@@ -2,6 +2,7 @@
 analysis-by-synthesis through the renderer (photometric)."""
 
 from tfface.fitting.landmarks import CameraModel, LandmarkFit, LandmarkFitter
-from tfface.fitting.photometric import FitResult, fit_params
+from tfface.fitting.photometric import FitResult, PhotometricFitter, fit_params
 
-__all__ = ["CameraModel", "FitResult", "LandmarkFit", "LandmarkFitter", "fit_params"]
+__all__ = ["CameraModel", "FitResult", "LandmarkFit", "LandmarkFitter", "PhotometricFitter",
+           "fit_params"]

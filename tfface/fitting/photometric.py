@@ -32,37 +32,86 @@ class FitResult:
     after: Dict[str, float]
 
 
+class PhotometricFitter:
+    """Analysis-by-synthesis that compiles once per batch size and is reused
+    (a video's frames do not retrace): :meth:`fit` resets the offset and the
+    Adam state, then runs the compiled step.
+
+    Args:
+      renderer: the :class:`Renderer` of the images' size.
+      learning_rate: Adam's, in the units of :func:`group_scales`.
+      loss_weights, regularization: default :mod:`tfface.loss_weights`, the
+        shipped encoder's.
+    """
+
+    def __init__(self, renderer: Renderer, learning_rate: float = 0.02,
+                 loss_weights: Optional[Mapping[str, float]] = None,
+                 regularization: Optional[Mapping[str, float]] = None) -> None:
+        self.renderer = renderer
+        self.learning_rate = float(learning_rate)
+        self.weights = dict(DEFAULT_LOSS_WEIGHTS if loss_weights is None else loss_weights)
+        self.prior = dict(DEFAULT_REGULARIZATION if regularization is None else regularization)
+        self.scales = tf.constant(group_scales(renderer.layout))
+        self._compiled: Dict[int, tuple] = {}
+
+    def _compile(self, batch: int) -> tuple:
+        if batch in self._compiled:
+            return self._compiled[batch]
+        size = self.renderer.image_size
+        count = self.renderer.layout.size
+        offset = tf.Variable(tf.zeros((batch, count)), name="offset")
+        optimizer = keras.optimizers.Adam(self.learning_rate)
+        optimizer.build([offset])
+        signature = [tf.TensorSpec((batch, size[0], size[1], 3), tf.float32),
+                     tf.TensorSpec((batch, len(self.renderer.landmark_indices), 2), tf.float32),
+                     tf.TensorSpec((batch, count), tf.float32)]
+
+        @tf.function(input_signature=signature)
+        def terms(image, landmarks, init) -> Dict[str, tf.Tensor]:
+            return face_loss_terms(self.renderer, init + offset * self.scales, image, landmarks,
+                                   self.weights, self.prior)
+
+        @tf.function(input_signature=signature)
+        def step(image, landmarks, init) -> Dict[str, tf.Tensor]:
+            with tf.GradientTape() as tape:
+                current = terms(image, landmarks, init)
+            optimizer.apply_gradients([(tape.gradient(current["loss"], offset), offset)])
+            return current
+
+        self._compiled[batch] = (offset, optimizer, terms, step)
+        return self._compiled[batch]
+
+    def fit(self, image: np.ndarray, landmarks: np.ndarray, init: Optional[np.ndarray] = None,
+            steps: int = 100, progress: bool = False) -> FitResult:
+        """Fit params ``[B, P]`` to ``image`` ``[B, S, S, 3]`` (0..255, the
+        renderer's size) and ``landmarks`` ``[B, 68, 2]`` (pixels) in
+        ``steps`` Adam steps; ``init`` defaults to the mean face."""
+        layout = self.renderer.layout
+        image = tf.constant(image, tf.float32)
+        landmarks = tf.constant(landmarks, tf.float32)
+        init = layout.zeros(len(image)) if init is None else np.asarray(init, np.float32)
+        offset, optimizer, terms, step = self._compile(len(image))
+        offset.assign(tf.zeros_like(offset))
+        optimizer.iterations.assign(0)
+        for slot in optimizer.variables:  # momentum and velocity: the offset's shape
+            if tuple(slot.shape) == tuple(offset.shape):
+                slot.assign(tf.zeros_like(slot))
+        init_tensor = tf.constant(init)
+        before = {k: float(v) for k, v in terms(image, landmarks, init_tensor).items()}
+        for _ in tqdm(range(steps), disable=not progress, unit="step", desc="fit"):
+            step(image, landmarks, init_tensor)
+        after = {k: float(v) for k, v in terms(image, landmarks, init_tensor).items()}
+        return FitResult((init + offset.numpy() * self.scales.numpy()).astype(np.float32),
+                         before, after)
+
+
 def fit_params(renderer: Renderer, image: np.ndarray, landmarks: np.ndarray,
                init: Optional[np.ndarray] = None, steps: int = 100,
                learning_rate: float = 0.02,
                loss_weights: Optional[Mapping[str, float]] = None,
                regularization: Optional[Mapping[str, float]] = None,
                progress: bool = False) -> FitResult:
-    """Fit params ``[B, P]`` to ``image`` ``[B, S, S, 3]`` (0..255, the
-    renderer's size) and ``landmarks`` ``[B, 68, 2]`` (pixels) in ``steps``
-    Adam steps; ``init`` defaults to the mean face."""
-    layout = renderer.layout
-    image = tf.constant(image, tf.float32)
-    landmarks = tf.constant(landmarks, tf.float32)
-    init = layout.zeros(len(image)) if init is None else np.asarray(init, np.float32)
-    scales = group_scales(layout)
-    offset = tf.Variable(tf.zeros_like(init), name="offset")
-    weights = dict(DEFAULT_LOSS_WEIGHTS if loss_weights is None else loss_weights)
-    prior = dict(DEFAULT_REGULARIZATION if regularization is None else regularization)
-    optimizer = keras.optimizers.Adam(learning_rate)
-
-    def terms() -> Dict[str, tf.Tensor]:
-        return face_loss_terms(renderer, init + offset * scales, image, landmarks, weights, prior)
-
-    @tf.function
-    def step() -> Dict[str, tf.Tensor]:
-        with tf.GradientTape() as tape:
-            current = terms()
-        optimizer.apply_gradients([(tape.gradient(current["loss"], offset), offset)])
-        return current
-
-    before = {k: float(v) for k, v in terms().items()}
-    for _ in tqdm(range(steps), disable=not progress, unit="step", desc="fit"):
-        step()
-    after = {k: float(v) for k, v in terms().items()}
-    return FitResult((init + offset.numpy() * scales).astype(np.float32), before, after)
+    """One fit with a new :class:`PhotometricFitter` (it compiles; keep a
+    fitter to fit many images of one size)."""
+    return PhotometricFitter(renderer, learning_rate, loss_weights, regularization).fit(
+        image, landmarks, init, steps, progress)
