@@ -7,6 +7,7 @@ from typing import Dict
 import keras
 import numpy as np
 
+from tfface.encoders import backbone_of
 from tfface.morphable import MorphableModel
 from tfface.params import FaceParams
 
@@ -31,7 +32,7 @@ def like_trained(encoder: keras.Model, samples: np.ndarray, seed: int = 0) -> No
     would agree trivially): batch-norm statistics of ``samples``
     ``[N, S, S, 3]`` (one training-mode pass with momentum 0) and a random
     head whose outputs have a standard deviation of about 0.3."""
-    batchnorms = [layer for layer in encoder.get_layer(index=1).layers
+    batchnorms = [layer for layer in backbone_of(encoder).layers
                   if isinstance(layer, keras.layers.BatchNormalization)]
     momenta = [layer.momentum for layer in batchnorms]
     for layer in batchnorms:

@@ -10,7 +10,7 @@ import pytest
 
 from export.parity import like_trained
 from export.pipeline import default_samples, export_encoder
-from tfface.encoders import build_encoder
+from tfface.encoders import backbone_of, build_encoder
 from tfface.errors import TfFaceError
 from tfface.params import FaceParams
 from tfface.runtime import load_encoder
@@ -32,7 +32,7 @@ def encoder_setup(demo):
 def test_like_trained_gives_statistics_and_head_but_keeps_training_settings(demo):
     import keras
     encoder = build_encoder(FaceParams.from_model(demo), input_size=32, batchnorm_momentum=0.9)
-    batchnorms = [l for l in encoder.get_layer(index=1).layers
+    batchnorms = [l for l in backbone_of(encoder).layers
                   if isinstance(l, keras.layers.BatchNormalization)]
     samples = default_samples(encoder, 4, model=demo)
     like_trained(encoder, samples)

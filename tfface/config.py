@@ -13,6 +13,8 @@ from tfface.loss_weights import (DEFAULT_LANDMARK_EMPHASIS, DEFAULT_LOSS_WEIGHTS
                                  DEFAULT_REGULARIZATION)
 
 BUILTIN_MODEL_NAMES = ("ict", "demo")
+BACKBONE_NAMES = ("mobilenet_v3_small", "mobilenet_v3_large", "resnet50")
+"""``model.encoder`` choices (the keys of tfface.encoders.BACKBONES)."""
 """Names of the morphable models shipped in the package (tfface.morphable.BUILTIN_MODELS)."""
 
 DEFAULTS: Dict[str, Any] = {
@@ -52,6 +54,7 @@ CHOICES = {
     "optimizer.schedule": ("constant", "cosine"),
     "strategy": ("default", "mirrored", "multi_worker"),
     "model.projection": ("perspective", "weak_perspective"),
+    "model.encoder": BACKBONE_NAMES,
 }
 
 

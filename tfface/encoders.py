@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+import dataclasses
+from typing import Callable, Dict, Mapping, Optional
 
 import keras
 import numpy as np
@@ -11,11 +12,35 @@ from tfface.errors import TfFaceError
 from tfface.layers.serialization import PACKAGE
 from tfface.params import FaceParams
 
-BACKBONES = {
-    "mobilenet_v3_small": keras.applications.MobileNetV3Small,
-    "mobilenet_v3_large": keras.applications.MobileNetV3Large,
-    "resnet50": keras.applications.ResNet50,
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ResNetPreprocess(keras.layers.Layer):
+    """``keras.applications.resnet50.preprocess_input`` as a saveable layer
+    (RGB 0..255 -> BGR minus the ImageNet mean)."""
+
+    def call(self, x):
+        return keras.applications.resnet50.preprocess_input(x)
+
+
+@dataclasses.dataclass(frozen=True)
+class Backbone:
+    """A keras.applications backbone paired with the preprocessing it expects
+    (a layer factory, or None when the backbone preprocesses itself), as
+    keras-hub pairs a backbone with its preprocessor."""
+
+    constructor: Callable[..., keras.Model]
+    preprocessor: Optional[Callable[[], keras.layers.Layer]] = None
+    options: Mapping[str, object] = dataclasses.field(default_factory=dict)
+
+
+BACKBONES: Dict[str, Backbone] = {
+    "mobilenet_v3_small": Backbone(keras.applications.MobileNetV3Small,
+                                   options={"include_preprocessing": True}),
+    "mobilenet_v3_large": Backbone(keras.applications.MobileNetV3Large,
+                                   options={"include_preprocessing": True}),
+    "resnet50": Backbone(keras.applications.ResNet50,
+                         preprocessor=lambda: ResNetPreprocess(name="resnet50_preprocess")),
 }
+"""Every encoder backbone by name (``model.encoder`` in the configs)."""
 GROUP_SCALES: Dict[str, float] = {"translation": 10.0, "rotation": 0.5, "scale": 0.1}
 """Head outputs are multiplied by these per group (1.0 otherwise), so a unit
 activation is ~10 mm of translation or ~30 degrees of rotation."""
@@ -44,12 +69,9 @@ class ParameterScale(keras.layers.Layer):
         return {**super().get_config(), "scales": self.scales}
 
 
-def _preprocess(backbone: str):
-    """Keras-applications preprocessing expecting RGB 0..255 (inside the model)."""
-    if backbone == "resnet50":
-        return keras.layers.Lambda(keras.applications.resnet50.preprocess_input,
-                                   name="resnet50_preprocess")
-    return None  # MobileNetV3 includes its own Rescaling layer
+def backbone_of(encoder: keras.Model) -> keras.Model:
+    """The backbone network inside an encoder built by :func:`build_encoder`."""
+    return next(layer for layer in encoder.layers if isinstance(layer, keras.Model))
 
 
 def build_encoder(layout: FaceParams, backbone: str = "mobilenet_v3_small",
@@ -68,14 +90,11 @@ def build_encoder(layout: FaceParams, backbone: str = "mobilenet_v3_small",
     """
     if backbone not in BACKBONES:
         raise TfFaceError(f"encoder '{backbone}' unknown; use one of {sorted(BACKBONES)}")
+    spec = BACKBONES[backbone]
     image = keras.Input((input_size, input_size, 3), name="image")
-    x = image
-    pre = _preprocess(backbone)
-    if pre is not None:
-        x = pre(x)
-    kwargs = {"include_preprocessing": True} if backbone.startswith("mobilenet") else {}
-    net = BACKBONES[backbone](input_shape=(input_size, input_size, 3), include_top=False,
-                              weights=None, pooling="avg", **kwargs)
+    x = image if spec.preprocessor is None else spec.preprocessor()(image)
+    net = spec.constructor(input_shape=(input_size, input_size, 3), include_top=False,
+                           weights=None, pooling="avg", **spec.options)
     if init_weights is not None:
         try:
             net.load_weights(init_weights)
