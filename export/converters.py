@@ -8,8 +8,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfface.io_utils import atomic_output
-
 ONNX_OPSET = 17
 
 
@@ -52,8 +50,3 @@ def to_savedmodel(encoder: keras.Model, path: str) -> None:
     """A TF Serving SavedModel via ``model.export`` (signature ``serve``)."""
     encoder.export(path, verbose=False)
 
-
-def write_bytes_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through :func:`tfface.io_utils.atomic_output`."""
-    with atomic_output(path) as tmp, open(tmp, "wb") as handle:
-        handle.write(data)

@@ -11,12 +11,12 @@ import keras
 import numpy as np
 
 from export import FORMATS
-from export.converters import to_onnx, to_savedmodel, to_tflite, write_bytes_atomic
+from export.converters import to_onnx, to_savedmodel, to_tflite
 from export.parity import MESH_TOLERANCE_PCT, format_table, parity_report
 from export.signature import describe, embed_tflite_metadata, sidecar_path, write_sidecar
 from tfface.errors import TfFaceError
 from tfface.io_utils import (OUTPUT_MARKER, claim_output_folder, remove_stale_temporaries,
-                             replace_entries, write_json_atomic)
+                             replace_entries, write_bytes_atomic, write_json_atomic)
 from tfface.morphable import MorphableModel
 from tfface.params import FaceParams
 from tfface.runtime import load_encoder
@@ -47,7 +47,7 @@ def export_encoder(encoder: keras.Model, layout: FaceParams, model: MorphableMod
     remove_stale_temporaries(folder)
     staging = tempfile.mkdtemp(prefix=f".tfface-export-{os.getpid()}-", dir=folder)
     try:
-        staged = os.path.join(staging, os.path.basename(out.rstrip("/")) or "model")
+        staged = os.path.join(staging, os.path.basename(out) or "model")
         description = describe(layout, int(encoder.input_shape[1]), fmt,
                                int8_io and fmt == "tflite-int8")
         if fmt.startswith("tflite"):

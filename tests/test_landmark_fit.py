@@ -79,7 +79,7 @@ def test_expressions_bounded_and_sparse(setup):
 
 def _silhouette_targets(fitter, params):
     """Jaw points of a turned face where an annotator clicks: the occluding contour."""
-    ids = fitter.jaw_vertices(params, None)
+    ids = fitter.jaw_vertices(params)
     return fitter.project(params, ids)
 
 

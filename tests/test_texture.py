@@ -119,3 +119,16 @@ def test_views_accumulate_into_one_texture(painted):
     assert np.allclose(merged.weight, weights.max(0))
     albedo = merged.albedo[layout.rows, layout.cols] / 255.0
     assert np.abs(albedo[merged_seen] - truth[merged_seen]).mean() < 0.04
+
+
+def test_texture_without_uv_layout_is_refused_before_any_photo(tmp_path, capsys):
+    from tfface.cli import main
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a.png").write_bytes(b"never read")
+    out = tmp_path / "out"
+    assert main(["reconstruct", str(photos), "--model", "demo", "--texture", "64",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no UV layout" in err
+    assert not out.exists()

@@ -163,15 +163,25 @@ def _mesh_formats(text: str) -> List[str]:
     return formats
 
 
+def _reconstructor(args: argparse.Namespace):
+    """The FaceReconstructor of ``reconstruct`` / ``fit``; a model without a UV
+    layout is refused before any photo when ``--texture`` asks for one."""
+    from tfface.reconstruct import FaceReconstructor
+    reconstructor = FaceReconstructor(args.encoder, args.model, args.landmarker)
+    if args.texture:
+        from tfface.texture import require_uv_layout
+        require_uv_layout(reconstructor.model)
+    return reconstructor
+
+
 def cmd_reconstruct(args: argparse.Namespace) -> int:
     """Photo, folder of photos or video -> meshes, params.json, overlays."""
     from tfface.faces.prepare import list_photos
-    from tfface.reconstruct import FaceReconstructor
     from tfface.video import VIDEO_EXTENSIONS, reconstruct_video
     formats = _mesh_formats(args.format)
     if not os.path.exists(args.input):
         raise TfFaceError(f"{args.input}: no such file or folder")
-    reconstructor = FaceReconstructor(args.encoder, args.model, args.landmarker)
+    reconstructor = _reconstructor(args)
     out = claim_output_folder(args.out, "reconstruct", args.overwrite)
     if os.path.splitext(args.input)[1].lower() in VIDEO_EXTENSIONS:
         summary = reconstruct_video(reconstructor, args.input, out, smoothing=not args.no_smoothing,
@@ -220,9 +230,8 @@ def _print_face(label: str, face) -> None:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """Per-photo analysis-by-synthesis from the encoder's output."""
-    from tfface.reconstruct import FaceReconstructor
     formats = _mesh_formats(args.format)
-    reconstructor = FaceReconstructor(args.encoder, args.model, args.landmarker)
+    reconstructor = _reconstructor(args)
     out = claim_output_folder(args.out, "reconstruct", args.overwrite)
     for i, face in enumerate(_reconstruct_photo(reconstructor, args.photo, out, formats,
                                                 args.steps, args.jaw, args.texture)):

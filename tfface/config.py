@@ -13,9 +13,9 @@ from tfface.loss_weights import (DEFAULT_LANDMARK_EMPHASIS, DEFAULT_LOSS_WEIGHTS
                                  DEFAULT_REGULARIZATION)
 
 BUILTIN_MODEL_NAMES = ("ict", "demo")
+"""Names of the morphable models shipped in the package (tfface.morphable.BUILTIN_MODELS)."""
 BACKBONE_NAMES = ("mobilenet_v3_small", "mobilenet_v3_large", "resnet50")
 """``model.encoder`` choices (the keys of tfface.encoders.BACKBONES)."""
-"""Names of the morphable models shipped in the package (tfface.morphable.BUILTIN_MODELS)."""
 
 DEFAULTS: Dict[str, Any] = {
     "model": {

@@ -58,6 +58,12 @@ def atomic_output(path: str) -> Iterator[str]:
             os.remove(tmp)
 
 
+def write_bytes_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_output(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
+
+
 def write_json_atomic(path: str, document: object) -> None:
     """``json.dump`` ``document`` to ``path`` atomically (indented, UTF-8)."""
     with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:

@@ -9,7 +9,7 @@ import numpy as np
 import trimesh
 
 from tfface.errors import TfFaceError
-from tfface.io_utils import atomic_output
+from tfface.io_utils import atomic_output, write_bytes_atomic
 
 MESH_FORMATS = ("obj", "ply", "glb")
 
@@ -55,5 +55,4 @@ def write_textured_mesh(path: str, vertices: np.ndarray, triangles: np.ndarray, 
                                                       mtl_name=f"{stem}.mtl")
         files = {**files, name: text.encode("utf-8")}
     for file_name, data in files.items():  # the image and MTL first, the mesh last
-        with atomic_output(os.path.join(folder, file_name)) as tmp, open(tmp, "wb") as handle:
-            handle.write(data)
+        write_bytes_atomic(os.path.join(folder, file_name), data)

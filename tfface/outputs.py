@@ -10,11 +10,10 @@ import numpy as np
 
 from tfface.faces.align import compose_transforms, resize_transform
 from tfface.io_utils import write_json_atomic
-from tfface.errors import TfFaceError
 from tfface.mesh_io import TEXTURED_FORMATS, write_mesh, write_textured_mesh
 from tfface.overlay import draw_landmarks, draw_legend, to_uint8, write_image
 from tfface.reconstruct import FaceReconstruction, FaceReconstructor
-from tfface.texture import face_texture, split_at_uv_seams
+from tfface.texture import face_texture, require_uv_layout, split_at_uv_seams
 
 INPUT_COLOR, MODEL_COLOR = (255, 0, 0), (0, 255, 0)
 
@@ -57,12 +56,11 @@ def write_reconstruction(out_dir: str, stem: str, photo: np.ndarray,
     ``<stem>_face<i>.mtl`` and ``<stem>_face<i>_texture.png``; GLB: embedded),
     PLY keeps vertex colours, and ``<stem>_face<i>_albedo.png`` holds the
     albedo texture (:mod:`tfface.texture`)."""
-    composed = overlay(photo, faces, reconstructor)  # everything computed before writing
     model = reconstructor.model
-    textured = texture_size > 0 and model.uv is not None
-    if texture_size > 0 and not textured:
-        raise TfFaceError(f"{model.name}: this model has no UV layout; --texture needs one "
-                          "(the default ICT-FaceKit model has it)")
+    textured = texture_size > 0
+    if textured:
+        require_uv_layout(model)
+    composed = overlay(photo, faces, reconstructor)  # everything computed before writing
     if textured:
         vertex_ids, uv, uv_triangles = split_at_uv_seams(model)
         textures = [face_texture(reconstructor, photo, face, texture_size) for face in faces]

@@ -7,7 +7,7 @@ from typing import Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from tfface.io_utils import atomic_output
+from tfface.io_utils import write_bytes_atomic
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
@@ -57,10 +57,8 @@ def grid(images: Sequence[np.ndarray], columns: Optional[int] = None) -> np.ndar
 
 def write_image(path: str, image_rgb: np.ndarray) -> None:
     """Write a uint8 RGB image (PNG/JPEG by extension)."""
-    with atomic_output(path) as tmp:
-        ext = "." + path.rsplit(".", 1)[-1] if "." in path else ".png"
-        ok, data = cv2.imencode(ext, cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
-        if not ok:
-            raise ValueError(f"cannot encode image as {ext}")
-        with open(tmp, "wb") as handle:
-            handle.write(data.tobytes())
+    ext = "." + path.rsplit(".", 1)[-1] if "." in path else ".png"
+    ok, data = cv2.imencode(ext, cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise ValueError(f"cannot encode image as {ext}")
+    write_bytes_atomic(path, data.tobytes())

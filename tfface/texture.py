@@ -23,7 +23,10 @@ from typing import Optional, Tuple
 
 import cv2
 import numpy as np
+import scipy.sparse
+from scipy.spatial import cKDTree
 
+from tfface.errors import TfFaceError
 from tfface.faces.align import apply_transform, compose_transforms, resize_transform
 from tfface.morphable.model import MorphableModel
 
@@ -90,11 +93,17 @@ class UVLayout:
     interpolation: object
 
 
+def require_uv_layout(model: MorphableModel) -> None:
+    """A one-line :class:`TfFaceError` unless ``model`` has a UV layout."""
+    if model.uv is None:
+        raise TfFaceError(f"{model.source}: the model has no UV layout ('uv', 'uv_triangles'); "
+                          "textures need one (the default ICT-FaceKit model has it)")
+
+
 @functools.lru_cache(maxsize=4)
 def uv_layout(model: MorphableModel, size: int) -> UVLayout:
     """Rasterise the UV triangles of ``model`` at ``size`` x ``size`` texels."""
-    if model.uv is None:
-        raise ValueError(f"{model.name}: the model has no UV layout ('uv', 'uv_triangles')")
+    require_uv_layout(model)
     corners = model.uv[model.uv_triangles].astype(np.float64)        # [T, 3, 2]
     texel = np.stack([corners[..., 0] * size - 0.5, (1 - corners[..., 1]) * size - 0.5], -1)
     ids = np.full((size, size), -1, np.int32)
@@ -111,7 +120,6 @@ def uv_layout(model: MorphableModel, size: int) -> UVLayout:
     w2 = (v0[:, 0] * v2[:, 1] - v0[:, 1] * v2[:, 0]) / det
     bary = np.clip(np.stack([1 - w1 - w2, w1, w2], 1), 0, 1)
     bary /= bary.sum(1, keepdims=True)
-    import scipy.sparse
     matrix = scipy.sparse.csr_matrix(
         (bary.reshape(-1).astype(np.float32), (np.repeat(np.arange(len(rows)), 3),
                             model.triangles[triangle].reshape(-1))),
@@ -123,7 +131,6 @@ def uv_layout(model: MorphableModel, size: int) -> UVLayout:
 def vertex_symmetry(model: MorphableModel) -> np.ndarray:
     """Mirror vertex ``[V]`` of each vertex: the vertex nearest to its mean-shape
     position reflected in the model's x = centre plane."""
-    from scipy.spatial import cKDTree
     shape = model.mean_shape.astype(np.float64)
     mirrored = shape * [-1, 1, 1] + [2 * model.center[0], 0, 0]
     return cKDTree(shape).query(mirrored)[1].astype(np.int64)

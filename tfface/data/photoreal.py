@@ -13,7 +13,6 @@ import cv2
 import numpy as np
 
 
-
 def random_backgrounds(count: int, size, rng: np.random.Generator) -> np.ndarray:
     """Smooth random colour gradients ``[count, H, W, 3]`` in 0..1."""
     h, w = size

@@ -36,6 +36,8 @@ DETECTOR_SIZE = 128
 MESH_SIZE = 256
 SCORE_THRESHOLD = 0.5
 IOU_THRESHOLD = 0.3
+PART_INSIDE = 0.6
+"""A box this much inside a better one is a part of that face (found in a tile)."""
 CROP_SCALE = 1.5
 """Side of the mesh crop over the detection box's longer side (MediaPipe's
 ``RectTransformationCalculator`` scale for face landmarks)."""
@@ -74,37 +76,32 @@ def ssd_anchors() -> np.ndarray:
     return np.concatenate(centres)
 
 
-def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+def _overlaps(box: np.ndarray, boxes: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Intersection over union of ``box`` ``[4]`` with each of ``boxes``
+    ``[N, 4]``, and the fraction of each of ``boxes`` inside ``box``."""
     lo = np.maximum(box[:2], boxes[:, :2])
     hi = np.minimum(box[2:], boxes[:, 2:])
     inter = np.prod(np.clip(hi - lo, 0, None), axis=1)
-    area = lambda b: np.prod(b[..., 2:] - b[..., :2], axis=-1)  # noqa: E731
-    return inter / (area(box) + area(boxes) - inter + 1e-9)
-
-
-def _inside(boxes: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """Fraction of each of ``boxes`` ``[N, 4]`` that lies inside ``box``."""
-    lo = np.maximum(box[:2], boxes[:, :2])
-    hi = np.minimum(box[2:], boxes[:, 2:])
-    inter = np.prod(np.clip(hi - lo, 0, None), axis=1)
-    return inter / (np.prod(boxes[:, 2:] - boxes[:, :2], axis=1) + 1e-9)
+    area = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
+    return inter / (np.prod(box[2:] - box[:2]) + area - inter + 1e-9), inter / (area + 1e-9)
 
 
 def weighted_nms(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
                  threshold: float = IOU_THRESHOLD) -> List[Detection]:
     """MediaPipe's weighted non-maximum suppression: each kept detection is
-    the score-weighted mean of the boxes and keypoints it suppresses."""
+    the score-weighted mean of the boxes and keypoints it suppresses (those
+    overlapping it by more than ``threshold`` IoU, or lying mostly inside it)."""
     order = np.argsort(-scores)
     out = []
     while len(order):
-        overlap = _iou(boxes[order[0]], boxes[order])
-        overlap = np.maximum(overlap, _inside(boxes[order], boxes[order[0]]) > 0.6)
-        group = order[overlap > threshold]
+        iou, inside = _overlaps(boxes[order[0]], boxes[order])
+        merged = (iou > threshold) | (inside > PART_INSIDE)
+        group = order[merged]
         weights = scores[group][:, None]
         out.append(Detection((boxes[group] * weights).sum(0) / weights.sum(),
                              (keypoints[group] * weights[:, :, None]).sum(0) / weights.sum(),
                              float(scores[order[0]])))
-        order = order[overlap <= threshold]
+        order = order[~merged]
     return out
 
 

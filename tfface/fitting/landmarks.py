@@ -87,12 +87,13 @@ class CameraModel:
         return pixels, jac
 
 
-def landmark_expressions(names: Sequence[str]) -> np.ndarray:
-    """Indices of the expressions a landmark fit solves for: all but
+def landmark_expressions(names: Sequence[str], count: int) -> np.ndarray:
+    """Indices of the ``count`` expressions a landmark fit solves for: all but
     :data:`UNSEEN_EXPRESSIONS` (all of them for unnamed, PCA expressions)."""
+    if not names:
+        return np.arange(count)
     return np.array([i for i, n in enumerate(names)
-                     if not str(n).startswith(UNSEEN_EXPRESSIONS)] if names
-                    else [], np.int64)
+                     if not str(n).startswith(UNSEEN_EXPRESSIONS)], np.int64)
 
 
 @functools.lru_cache(maxsize=4)
@@ -167,10 +168,9 @@ class LandmarkFitter:
         if weights.shape != (NUM_LANDMARKS,):
             raise ValueError(f"landmark_weights: shape {weights.shape}, expected [68]")
         self.point_weights = weights / weights.sum()
-        self.expressions = landmark_expressions(model.expression_names) if expressions is None \
-            else np.asarray(expressions, np.int64)
-        if expressions is None and not model.expression_names:
-            self.expressions = np.arange(model.num_expression)
+        self.expressions = np.asarray(
+            landmark_expressions(model.expression_names, model.num_expression)
+            if expressions is None else expressions, np.int64)
         self.bounded = bool(model.expression_names) if bounded is None else bool(bounded)
         self.sparsity = float(sparsity) if self.bounded else 0.0
         self._id = model.id_basis.astype(np.float64).reshape(model.num_vertices, 3, -1)
@@ -205,7 +205,7 @@ class LandmarkFitter:
         return self.camera.project(world)[0]
 
     # ---------------------------------------------------------- contour jaw
-    def jaw_vertices(self, params: np.ndarray, target: np.ndarray) -> np.ndarray:
+    def jaw_vertices(self, params: np.ndarray) -> np.ndarray:
         """Landmark vertex ids ``[68]`` with the jaw points of the side turned
         away from the camera moved to the occluding contour: on each line of
         :func:`contour_lines`, the vertex whose projection is outermost."""
@@ -238,13 +238,13 @@ class LandmarkFitter:
         target = np.asarray(target, np.float64)
         if target.shape != (NUM_LANDMARKS, 2):
             raise ValueError(f"target: shape {target.shape}, expected [68, 2]")
-        params = self.layout.zeros(1)[0].astype(np.float64) if init is None else \
-            np.array(init, np.float64)
-        if self.bounded:
-            s = self.layout.slices["expression"]
-            params[s] = np.clip(params[s], 0.0, 1.0)
-        ids = self.jaw_vertices(params, target) if jaw == "contour" else \
-            self.model.landmark_indices.copy()
+        params = self._clip(self.layout.zeros(1)[0].astype(np.float64) if init is None else
+                            np.array(init, np.float64))
+
+        def vertices(current: np.ndarray) -> np.ndarray:
+            return self.jaw_vertices(current) if jaw == "contour" else self.model.landmark_indices
+
+        ids = vertices(params)
         before = self.loss(params, target, ids)
         current, damping, done = before, 1e-3, 0
         for done in range(1, iterations + 1):
@@ -252,7 +252,7 @@ class LandmarkFitter:
             if step is None:
                 break
             trial = self._clip(params + step)
-            trial_ids = self.jaw_vertices(trial, target) if jaw == "contour" else ids
+            trial_ids = vertices(trial)
             loss = self.loss(trial, target, trial_ids)
             if loss < current:
                 params, ids, damping = trial, trial_ids, max(damping / 3, 1e-6)
@@ -267,6 +267,7 @@ class LandmarkFitter:
                            current, done)
 
     def _clip(self, params: np.ndarray) -> np.ndarray:
+        """``params`` with bounded expressions clipped to [0, 1] (in place)."""
         if self.bounded:
             s = self.layout.slices["expression"]
             params[s] = np.clip(params[s], 0.0, 1.0)
