@@ -54,7 +54,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         photo = to_uint8(image)
         write_image(os.path.join(out, f"face{i}.png"), photo)
         write_pts(os.path.join(out, f"face{i}.pts"), landmarks)
-        faces = reconstructor.reconstruct(photo, [landmarks], fit_steps=args.fit)
+        # the model's own landmark vertices, projected: the 3D jaw, not its outline
+        faces = reconstructor.reconstruct(photo, [landmarks], fit_steps=args.fit, jaw="fixed")
         composed = write_reconstruction(out, f"face{i}", photo, faces, reconstructor, ("obj",))
         truth = np.degrees(renderer.layout.split_numpy(params[i])["rotation"])
         found = np.array([faces[0].pose[k] for k in ("pitch", "yaw", "roll")])
@@ -64,7 +65,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     summary = os.path.join(out, "demo_faces.png")
     write_image(summary, grid(rows, columns=2))
     print(f"wrote {summary} (photo | reconstruction) and face*.obj/.json/_overlay.png in {out}; "
-          f"try: tfface reconstruct {os.path.join(out, 'face1.png')}")
+          f"try: tfface reconstruct {os.path.join(out, 'face1.png')} --jaw fixed")
     return 0
 
 
