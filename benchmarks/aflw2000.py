@@ -92,7 +92,7 @@ def dataset_pose(face, reconstructor) -> dict:
 
 
 def run(args) -> dict:
-    reconstructor = FaceReconstructor(args.encoder, args.model)
+    reconstructor = FaceReconstructor(args.encoder, args.morphable_model)
     fitter = reconstructor.landmark_fitter
     landmarker = None
     if args.landmarks in LANDMARKERS:
@@ -187,7 +187,7 @@ def main(argv=None) -> int:
                              "outline, fixed for MediaPipe's and the dataset's 3D jaw)")
     parser.add_argument("--fit", type=int, default=0, metavar="N", help="photometric steps")
     parser.add_argument("--encoder", help="encoder (default: the shipped one)")
-    parser.add_argument("--model", help="morphable model (default: ict)")
+    parser.add_argument("--morphable-model", help="morphable model (default: ict)")
     parser.add_argument("--eos", action="store_true",
                         help="peer column: eos-py's fit_shape_and_pose with the Surrey model")
     parser.add_argument("--sfm", default=os.path.join(os.path.dirname(DATA), "..", "models", "sfm"),

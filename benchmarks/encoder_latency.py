@@ -1,14 +1,14 @@
 """Single-image encoder latency per export variant, next to MediaPipe's peer models.
 
-Exports the mobile encoder (``--model encoder.keras``, or a fresh
-MobileNetV3-Small at ``--size`` given batch-norm statistics and a random head
-so that the parity check means something) to every TFLite variant and ONNX,
+Exports a trained encoder (``--encoder encoder.keras``; default the shipped
+one, MobileNetV3-Small at 112 px; the 192 px mobile recipe's is
+``configs/mobilenet_v3_192.yaml``'s ``encoder.keras``) to every TFLite variant and ONNX,
 verifies each (parity), then times one image: median of ``--runs`` runs with one
 thread and with all threads, plus file size. The peer models in
 ``../shared/peers`` are timed in the same run (skipped when absent); ratio =
 tfface / peer (MediaPipe face landmark, 192 px). One JSON line at the end.
 
-    python benchmarks/encoder_latency.py [--model runs/x/encoder.keras] [--runs 100]
+    python benchmarks/encoder_latency.py [--encoder runs/x/encoder.keras] [--runs 100]
 """
 
 from __future__ import annotations
@@ -24,11 +24,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from export.parity import like_trained  # noqa: E402
-from export.pipeline import default_samples, export_encoder  # noqa: E402
-from tfface.encoders import build_encoder  # noqa: E402
+from tfface.export.pipeline import default_samples, export_encoder  # noqa: E402
 from tfface.morphable import load_model  # noqa: E402
 from tfface.params import FaceParams  # noqa: E402
+from tfface.reconstruct import DEFAULT_ENCODERS  # noqa: E402
 from tfface.runtime import load_encoder  # noqa: E402
 
 PEERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "peers")
@@ -68,20 +67,17 @@ def onnx_latency(path: str, runs: int, threads: int, size: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="encoder .keras (default: fresh MobileNetV3-Small)")
+    parser.add_argument("--encoder", default=DEFAULT_ENCODERS["ict"],
+                        help="trained encoder .keras")
     parser.add_argument("--morphable-model", default="ict",
                         help="morphable model of the encoder: .npz, ict or demo")
-    parser.add_argument("--size", type=int, default=192, help="input size (the mobile recipe's)")
     parser.add_argument("--runs", type=int, default=100)
     args = parser.parse_args()
     model = load_model(args.morphable_model)
     layout = FaceParams.from_model(model)
-    encoder = (load_encoder(args.model).model if args.model
-               else build_encoder(layout, "mobilenet_v3_small", args.size))
+    encoder = load_encoder(args.encoder).model
     size = int(encoder.input_shape[1])
     samples = default_samples(encoder, 16, model=model)
-    if not args.model:
-        like_trained(encoder, samples)
     all_threads = os.cpu_count() or 1
     rows = []
     with tempfile.TemporaryDirectory() as folder:

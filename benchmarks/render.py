@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -29,8 +28,7 @@ import trimesh  # noqa: E402
 from tfface.layers import Renderer  # noqa: E402
 from tfface.morphable import MorphableModel, demo_model  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from tests.tfg_kernel import build_tfg_cpu_rasterizer, tfg_kernel_triangle_ids  # noqa: E402
+from tfg_kernel import build_tfg_cpu_rasterizer, tfg_kernel_triangle_ids  # noqa: E402
 
 SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "models")
 
@@ -58,7 +56,8 @@ def _time(fn, repeats: int) -> float:
 
 def bench_tfg_kernel(backend, renderer: Renderer, params: tf.Variable, repeats: int) -> dict:
     """tfg's C++ CPU kernel on the same scene: time and agreement with ours."""
-    world, clip = renderer.geometry(params)[:2]
+    per_vertex = renderer.compute_for_render(params)
+    world, clip = per_vertex["vertices"], per_vertex["clip"]
     triangles = renderer.rasterizer.triangles.numpy()
 
     def kernel():
@@ -84,7 +83,7 @@ def bench(model: MorphableModel, batch: int, size: int, repeats: int, splat: boo
 
     @tf.function
     def visibility():
-        clip = renderer.geometry(params)[1]
+        clip = renderer.compute_for_render(params)["clip"]
         return renderer.rasterizer.triangle_ids(clip)
 
     @tf.function

@@ -1,7 +1,7 @@
 """Train on synthetic faces within a CPU time budget, then measure recovery.
 
 Renders random FaceParams with tfface's own renderer (ICT-FaceKit by default,
-``--model ../shared/models/sfm/sfm_3448.npz`` for the Surrey model), trains
+``--morphable-model ../shared/models/sfm/sfm_3448.npz`` for the Surrey model), trains
 the encoder for ``--minutes``, and reports on held-out synthetic faces:
 mean vertex error after rigid (Kabsch) alignment of the model-space shape
 over the face region (vertices within 0.6 face widths of the nose tip, as
@@ -14,7 +14,7 @@ reports the encoder followed by N fitting steps; ``--encoder`` evaluates a
 trained encoder instead of training one. Every run also reports the encoder
 followed by the landmark fit (``tfface reconstruct``'s default stage).
 
-    python benchmarks/synthetic_recovery.py [--minutes 10] [--model M.npz] [--fit 100]
+    python benchmarks/synthetic_recovery.py [--minutes 10] [--morphable-model M.npz] [--fit 100]
     python benchmarks/synthetic_recovery.py --encoder tfface/assets/default_encoder.keras
 """
 
@@ -32,11 +32,12 @@ import numpy as np  # noqa: E402
 
 from tfface.data.pipeline import arrays_dataset  # noqa: E402
 from tfface.data.synthetic import render_synthetic  # noqa: E402
+from tfface.autoencoder import FaceAutoencoder  # noqa: E402
 from tfface.encoders import build_encoder  # noqa: E402
+from tfface.face_loss import FaceLoss  # noqa: E402
+from tfface.faces.align import mean_face_template  # noqa: E402
 from tfface.fitting import LandmarkFitter, fit_params  # noqa: E402
 from tfface.layers import Renderer  # noqa: E402
-from tfface.losses import default_landmark_weights  # noqa: E402
-from tfface.model import FaceAutoencoder  # noqa: E402
 from tfface.morphable import MorphableModel, load_model  # noqa: E402
 from tfface.runtime import KerasEncoder, load_encoder  # noqa: E402
 
@@ -79,7 +80,7 @@ def model_space(model: MorphableModel, layout, params: np.ndarray) -> np.ndarray
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="morphable model .npz or ict / demo (default: ict)")
+    parser.add_argument("--morphable-model", help="morphable model .npz or ict / demo (default: ict)")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--size", type=int, default=96)
     parser.add_argument("--train", type=int, default=4096, help="synthetic training faces")
@@ -101,7 +102,7 @@ def main() -> None:
     args = parser.parse_args()
 
     keras.utils.set_random_seed(0)
-    model = load_model(args.model)
+    model = load_model(args.morphable_model)
     runtime = None
     if args.encoder:
         runtime = load_encoder(args.encoder)
@@ -109,18 +110,22 @@ def main() -> None:
     renderer = Renderer.from_model(model, (args.size, args.size))
     layout = renderer.layout
     start = time.monotonic()
-    train = render_synthetic(renderer, args.train, seed=1, aligned=True) if args.train else None
-    test = render_synthetic(renderer, args.test, seed=2, aligned=True, photo_like=args.photo_like)
+    template = mean_face_template(model, renderer.camera.pinhole)
+    train = render_synthetic(renderer, args.train, seed=1, template=template) if args.train \
+        else None
+    test = render_synthetic(renderer, args.test, seed=2, template=template,
+                            photo_like=args.photo_like)
     render_s = time.monotonic() - start
 
     limit = TimeLimit(args.minutes * 60)
     if runtime is None:
-        reg = {g: args.regularization for g in ("identity", "expression", "albedo")}
-        weights = {"landmark": args.landmark_weight, "photometric": args.photometric_weight}
+        face_loss = FaceLoss({
+            "landmark": args.landmark_weight, "landmark_emphasis": args.landmark_emphasis,
+            "photometric": args.photometric_weight,
+            "regularization": {g: args.regularization for g in ("identity", "expression",
+                                                                "albedo")}})
         autoencoder = FaceAutoencoder(build_encoder(layout, input_size=args.size), renderer,
-                                      loss_weights=weights, regularization=reg,
-                                      landmark_weights=default_landmark_weights(
-                                          args.landmark_emphasis))
+                                      face_loss)
         autoencoder.compile(optimizer=keras.optimizers.Adam(
             keras.optimizers.schedules.CosineDecay(2e-3, 4000, alpha=0.05)))
         autoencoder.fit(arrays_dataset(train, args.batch, seed=0, augment=False),
@@ -168,7 +173,7 @@ def recovery_errors(model: MorphableModel, renderer: Renderer, test, predicted: 
     recovered = model_space(model, layout, predicted)
     region = face_region(model)
     rotation = [layout.split_numpy(p)["rotation"] for p in (predicted, test["params"])]
-    landmarks = renderer.landmarks(predicted).numpy()
+    landmarks = renderer.compute_for_render(predicted)["landmarks2d"].numpy()
     return {
         "vertex_error": float(np.mean([rigid_error(p[region], t[region])
                                        for p, t in zip(recovered, truth)])),

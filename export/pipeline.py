@@ -10,10 +10,10 @@ from typing import Dict, Optional
 import keras
 import numpy as np
 
-from export import FORMATS
-from export.converters import to_onnx, to_savedmodel, to_tflite
-from export.parity import MESH_TOLERANCE_PCT, format_table, parity_report
-from export.signature import describe, embed_tflite_metadata, sidecar_path, write_sidecar
+from . import FORMATS
+from .converters import to_onnx, to_savedmodel, to_tflite
+from .parity import MESH_TOLERANCE_PCT, format_table, parity_report
+from .signature import describe, embed_tflite_metadata, sidecar_path, write_sidecar
 from tfface.errors import TfFaceError
 from tfface.io_utils import (OUTPUT_MARKER, claim_output_folder, remove_stale_temporaries,
                              replace_entries, write_bytes_atomic, write_json_atomic)

@@ -3,7 +3,7 @@ import tensorflow as tf
 from scipy.spatial.transform import Rotation
 
 from tfface.layers import Camera, rotation_matrix
-from tfface.layers.camera import euler_from_matrix
+from tfface.pinhole import euler_from_matrix
 from tests.gradients import assert_gradients_match
 
 
@@ -50,3 +50,44 @@ def test_camera_gradients_match_numeric():
     args = [rng.normal(scale=30, size=(2, 4, 3)), rng.normal(scale=0.3, size=(2, 3)),
             rng.normal(scale=5, size=(2, 3)), rng.normal(scale=0.1, size=(2, 1))]
     assert_gradients_match(lambda v, r, t, s: cam(v, r, t, s)[2], args, eps=1e-2)
+
+
+def test_alignment_template_from_model_and_camera_is_where_the_renderer_puts_the_mean_face(
+        small_model):
+    from tfface.faces.align import mean_face_template
+    from tfface.layers import Renderer
+    for projection in ("perspective", "weak_perspective"):
+        renderer = Renderer.from_model(small_model, (48, 64), projection=projection)
+        rendered = renderer.compute_for_render(renderer.layout.zeros(1))["landmarks2d"].numpy()[0]
+        template = mean_face_template(small_model, renderer.camera.pinhole)
+        np.testing.assert_allclose(template * [64, 48] - 0.5, rendered, atol=1e-3)
+    # The default camera is the renderer's, whatever the image size.
+    np.testing.assert_allclose(mean_face_template(small_model),
+                               mean_face_template(small_model, Renderer.from_model(
+                                   small_model, (100, 100)).camera.pinhole), atol=1e-3 / 100)
+
+
+def test_compute_for_render_returns_every_per_vertex_output_consistently(small_model):
+    from tfface.layers import Renderer
+    from tfface.pinhole import euler_matrix
+    renderer = Renderer.from_model(small_model, (40, 40))
+    layout = renderer.layout
+    params = np.random.default_rng(3).normal(scale=0.2, size=(2, layout.size)).astype(np.float32)
+    out = {k: v.numpy() for k, v in renderer.compute_for_render(params).items()}
+    for b in range(2):  # numpy reference: model.shape, rotation, projection, lighting
+        g = layout.split_numpy(params[b])
+        shape = small_model.shape(g["identity"], g["expression"])
+        world = (np.exp(g["scale"][0]) * (shape - small_model.center) @ euler_matrix(g["rotation"]).T
+                 + g["translation"])
+        np.testing.assert_allclose(out["vertices"][b], world, atol=1e-2)
+        pixels, _ = renderer.camera.pinhole.project(world)
+        np.testing.assert_allclose(out["pixels"][b], pixels, atol=1e-3)
+    np.testing.assert_allclose(out["colors"], out["albedo"] * out["shading"], atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(out["normals"], axis=-1), 1.0, atol=1e-4)
+    idx = small_model.landmark_indices
+    np.testing.assert_allclose(out["landmarks2d"], out["pixels"][:, idx], atol=1e-4)
+    np.testing.assert_allclose(out["landmarks3d"], out["vertices"][:, idx], atol=1e-4)
+    lit = renderer.lighting(out["albedo"], out["normals"], params[:, layout.slices["illumination"]])
+    np.testing.assert_allclose(out["colors"], lit.numpy(), atol=1e-5)
+    rendered = renderer(params)
+    np.testing.assert_allclose(rendered["landmarks2d"].numpy(), out["landmarks2d"], atol=1e-5)

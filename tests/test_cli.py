@@ -34,13 +34,33 @@ def test_demo_reconstructs_synthetic_photos(tmp_path, capsys):
 def test_bad_model_gives_one_line_error_and_exit_code(tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_text("garbage")
-    result = subprocess.run([sys.executable, "-m", "tfface.cli", "demo", "--model", str(bad),
-                             "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "tfface.cli", "demo", "--morphable-model",
+                             str(bad), "--out", str(tmp_path / "o")], capture_output=True, text=True)
     assert result.returncode == 3
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("tfface: error:") and "bad.npz" in last
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_renamed_flags_keep_their_old_names_for_one_release(tmp_path, capsys):
+    from tfface.cli import build_parser
+    parser = build_parser()
+    old = parser.parse_args(["reconstruct", "x.jpg", "--model", "demo"])
+    assert old.morphable_model == "demo"
+    assert "--model is deprecated" in capsys.readouterr().err
+    assert parser.parse_args(["reconstruct", "x.jpg"]).morphable_model == "ict"
+    assert parser.parse_args(["export", "--model", "e.keras", "--format", "onnx", "--out", "o"]
+                             ).encoder == "e.keras"
+    assert "use --encoder" in capsys.readouterr().err
+    assert parser.parse_args(["export", "--encoder", "e.keras", "--format", "onnx", "--out", "o"]
+                             ).encoder == "e.keras"
+    assert capsys.readouterr().err == ""
+    assert main(["demo", "--model", "demo", "--out", str(tmp_path / "d"), "--count", "1",
+                 "--size", "64"]) == 0
+    mesh = trimesh.load(str(tmp_path / "d" / "face0_face0.obj"), process=False)
+    from tfface.morphable import demo_model
+    assert len(mesh.vertices) == demo_model().num_vertices
 
 
 def test_reconstruct_refuses_a_folder_of_other_files(tmp_path):

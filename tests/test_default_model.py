@@ -93,7 +93,7 @@ def test_aflw_pose_convention_on_our_renders():
     params[1, rotation] = np.radians([0, 30, 0])   # tfface yaw: towards the image right
     params[2, rotation] = np.radians([-20, 0, 0])  # tfface pitch < 0: chin up
     params[3, rotation] = np.radians([0, 0, -15])  # tfface roll < 0: clockwise on screen
-    points = renderer.landmarks(params).numpy()
+    points = renderer.compute_for_render(params)["landmarks2d"].numpy()
     angles = [aflw_angles(Rotation.from_euler("xyz", p[rotation]).as_matrix()) for p in params]
     # AFLW: yaw > 0 = towards the image left; pitch > 0 = looking up; roll > 0 = clockwise
     assert points[1, 30, 0] > points[0, 30, 0] + 5 and angles[1]["yaw"] == pytest.approx(-30, abs=1e-3)

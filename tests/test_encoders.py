@@ -1,5 +1,5 @@
 """Every backbone builds, starts at the mean face, survives a .keras round trip,
-and gets its statistics from export's like_trained; configs know the same names."""
+and gets its statistics from tests' like_trained; configs know the same names."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def test_config_choices_are_the_registry():
 def test_backbone_builds_and_round_trips(name, demo, tmp_path):
     import keras
 
-    from export.parity import like_trained
+    from tests.like_trained import like_trained
     layout = FaceParams.from_model(demo)
     encoder = build_encoder(layout, name, input_size=32)
     images = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype(np.float32)

@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from export.parity import like_trained
-from export.pipeline import default_samples, export_encoder
+from tests.like_trained import like_trained
+from tfface.export.pipeline import default_samples, export_encoder
 from tfface.encoders import backbone_of, build_encoder
 from tfface.errors import TfFaceError
 from tfface.params import FaceParams
@@ -66,7 +66,7 @@ def test_format_round_trip_with_parity(encoder_setup, demo, tmp_path, fmt, path)
     assert groups["expression"]["names"][0] == "jawOpen"
     assert groups["rotation"]["offset"] == layout.slices["rotation"].start
     if fmt.startswith("tflite"):  # the same description is embedded in the model file
-        from export.signature import read_tflite_metadata
+        from tfface.export.signature import read_tflite_metadata
         assert read_tflite_metadata(out) == sidecar
 
 
@@ -88,7 +88,7 @@ def test_int8_model_holds_int8_weights(encoder_setup, demo, tmp_path):
 
 
 def test_failed_parity_leaves_no_file(encoder_setup, demo, tmp_path, monkeypatch):
-    import export.pipeline as pipeline
+    import tfface.export.pipeline as pipeline
     encoder, layout, samples = encoder_setup
     monkeypatch.setitem(pipeline.MESH_TOLERANCE_PCT, "onnx", -1.0)  # impossible tolerance
     with pytest.raises(TfFaceError, match="parity failed"):
@@ -100,7 +100,7 @@ def test_failed_parity_leaves_no_file(encoder_setup, demo, tmp_path, monkeypatch
 @pytest.mark.parametrize("args, message", [
     (["--checkpoint", "/nonexistent/run", "--format", "onnx", "--out", "x.onnx"],
      "not a training run folder"),
-    (["--model", "/nonexistent/e.keras", "--format", "onnx", "--out", "x.onnx"], "no such encoder"),
+    (["--encoder", "/nonexistent/e.keras", "--format", "onnx", "--out", "x.onnx"], "no such encoder"),
 ])
 def test_bad_export_arguments_give_one_line_errors(tmp_path, args, message):
     result = subprocess.run([sys.executable, "-m", "tfface.cli", "export"] + args, cwd=tmp_path,
@@ -116,7 +116,7 @@ def test_unwritable_output_folder(encoder_setup, demo, tmp_path):
     with pytest.raises(TfFaceError, match="not writable"):
         export_encoder(encoder, layout, demo, "onnx", str(tmp_path / "missing" / "e.onnx"),
                        samples, verbose=False)
-    result = subprocess.run([sys.executable, "-m", "tfface.cli", "export", "--model", "e.keras",
+    result = subprocess.run([sys.executable, "-m", "tfface.cli", "export", "--encoder", "e.keras",
                              "--format", "tflite-int4", "--out", "x"], capture_output=True,
                             text=True, cwd=tmp_path)
     assert result.returncode == 2 and "invalid choice" in result.stderr

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import shared_path
+from tfface.errors import TfFaceError
 from tfface.io_utils import OUTPUT_MARKER
 from tfface.data.folder import read_pts
 from tfface.faces import ImageReadError, align_face, default_template, read_image
@@ -148,3 +149,32 @@ def test_prepare_folder_with_bad_files(tmp_path):
     stamp = os.path.getmtime(out / "shard-00000.tfrecord")
     assert main(args) == 0
     assert os.path.getmtime(out / "shard-00000.tfrecord") == stamp
+
+
+def test_prepare_aligns_for_the_named_model_and_training_checks_it(tmp_path):
+    from tfface.cli import main
+    from tfface.config import load_config
+    from tfface.data.records import records_dataset
+    from tfface.faces.align import mean_face_template
+    from tfface.morphable import demo_model
+    from tfface.training import build_dataset
+    from tfface.layers import Renderer
+    faces = shared_path("faces")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("takeo.ppm", "takeo.pts"):
+        shutil.copy(os.path.join(faces, name), photos)
+    out = tmp_path / "shards"
+    assert main(["prepare", "--images", str(photos), "--out", str(out), "--size", "64",
+                 "--morphable-model", "demo"]) == 0
+    assert json.loads((out / "manifest.json").read_text())["morphable_model"] == "demo"
+    _, landmarks = next(iter(records_dataset(str(out), 64, batch_size=1, augment=False)))
+    demo_template = mean_face_template(demo_model()) * 64 - 0.5
+    ict_template = default_template() * 64 - 0.5
+    found = landmarks.numpy()[0]
+    assert np.abs(found - demo_template).mean() < 0.5 * np.abs(found - ict_template).mean()
+    config = load_config(None, ["data.source=tfrecord", f"data.path={out}",
+                                "model.input_size=64"])
+    renderer = Renderer.from_model(demo_model(), (64, 64))
+    with pytest.raises(TfFaceError, match="aligned for morphable model 'demo'.*trains 'ict'"):
+        build_dataset(config, renderer)

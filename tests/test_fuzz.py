@@ -139,7 +139,7 @@ def test_bad_model_files_exit_3(tmp_path, demo, case):
             arrays["id_basis"] = demo.id_basis.copy()
             arrays["id_basis"][5, 0] = np.nan
         np.savez(path, **arrays)
-    result = subprocess.run([sys.executable, "-m", "tfface.cli", "demo", "--model", str(path),
+    result = subprocess.run([sys.executable, "-m", "tfface.cli", "demo", "--morphable-model", str(path),
                              "--encoder", "x.keras", "--out", str(tmp_path / "o")],
                             capture_output=True, text=True)
     assert result.returncode == 3
@@ -152,7 +152,7 @@ def test_truncated_encoder_files_exit_3(tmp_path, ext):
     from tfface.reconstruct import DEFAULT_ENCODERS
     path = tmp_path / f"encoder{ext}"
     path.write_bytes(open(DEFAULT_ENCODERS["demo"], "rb").read()[:3000])
-    result = subprocess.run([sys.executable, "-m", "tfface.cli", "demo", "--model", "demo",
+    result = subprocess.run([sys.executable, "-m", "tfface.cli", "demo", "--morphable-model", "demo",
                              "--encoder", str(path), "--out", str(tmp_path / "o")],
                             capture_output=True, text=True)
     assert result.returncode == 3, result.stderr
@@ -162,7 +162,7 @@ def test_truncated_encoder_files_exit_3(tmp_path, ext):
 
 def test_encoder_of_another_model_exits_3(tmp_path):
     from tfface.reconstruct import DEFAULT_ENCODERS
-    result = subprocess.run([sys.executable, "-m", "tfface.cli", "demo", "--model", "demo",
+    result = subprocess.run([sys.executable, "-m", "tfface.cli", "demo", "--morphable-model", "demo",
                              "--encoder", DEFAULT_ENCODERS["ict"], "--out", str(tmp_path / "o")],
                             capture_output=True, text=True)
     assert result.returncode == 3 and "params but model" in result.stderr

@@ -85,7 +85,7 @@ def test_export_all_survives_sigkill(tmp_path, demo):
     from tfface.encoders import build_encoder
     from tfface.params import FaceParams
     from tfface.runtime import load_encoder
-    from export import FORMATS
+    from tfface.export import FORMATS
     encoder = tmp_path / "encoder.keras"
     build_encoder(FaceParams.from_model(demo), input_size=32).save(str(encoder))
     out = tmp_path / "exported"

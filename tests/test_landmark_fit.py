@@ -27,7 +27,7 @@ def _faces(renderer, count, seed, yaw=None):
     params = random_params(renderer.layout, count, np.random.default_rng(seed), photo_like=True)
     if yaw is not None:
         params[:, renderer.layout.slices["rotation"].start + 1] = np.radians(yaw)
-    return params, renderer.landmarks(params).numpy()
+    return params, renderer.compute_for_render(params)["landmarks2d"].numpy()
 
 
 def test_objective_is_the_training_loss_plus_sparsity(setup):
@@ -36,7 +36,8 @@ def test_objective_is_the_training_loss_plus_sparsity(setup):
     target = landmarks + np.random.default_rng(1).normal(scale=2.0, size=landmarks.shape)
     for p, t in zip(params, target):
         want = DEFAULT_LOSS_WEIGHTS["landmark"] * landmark_loss(
-            renderer.landmarks(p[None]), tf.constant(t[None], tf.float32), 112.0)
+            renderer.compute_for_render(p[None])["landmarks2d"], tf.constant(t[None], tf.float32),
+            112.0)
         prior = {k: v for k, v in DEFAULT_REGULARIZATION.items() if k != "albedo"}
         want += regularization_loss(tf.constant(p[None]), renderer.layout, prior)
         want += EXPRESSION_SPARSITY * np.abs(p[renderer.layout.slices["expression"]]).sum()
@@ -65,7 +66,7 @@ def test_expressions_bounded_and_sparse(setup):
     params, _ = _faces(renderer, 6, 3)
     expression = layout.slices["expression"]
     params[:, expression] = 0.0  # neutral faces of random identity and pose
-    landmarks = renderer.landmarks(params).numpy()
+    landmarks = renderer.compute_for_render(params)["landmarks2d"].numpy()
     active = []
     for target in landmarks:
         weights = fitter.fit(target, jaw="fixed").params[expression]

@@ -41,3 +41,78 @@ def test_regularization_loss_hand_values():
     assert loss.numpy() == pytest.approx(np.mean([0.5 * 5 + 2 * 9, 2 * 1]))
     with pytest.raises(ValueError, match="pose"):
         regularization_loss(params, layout, {"pose": 1.0})
+
+
+def _render_inputs(seed=0):
+    rng = np.random.default_rng(seed)
+    layout = FaceParams(identity=2, expression=1, albedo=1)
+    params = rng.normal(size=(2, layout.size)).astype(np.float32)
+    rendered = {"image": rng.uniform(size=(2, 8, 8, 3)).astype(np.float32),
+                "mask": (rng.uniform(size=(2, 8, 8, 1)) > 0.5).astype(np.float32),
+                "landmarks2d": rng.uniform(0, 8, (2, 68, 2)).astype(np.float32)}
+    image = rng.uniform(size=(2, 8, 8, 3)).astype(np.float32)
+    landmarks = rng.uniform(0, 8, (2, 68, 2)).astype(np.float32)
+    return params, layout, rendered, image, landmarks
+
+
+def test_face_loss_is_the_weighted_sum_of_the_pure_terms():
+    from tfface.face_loss import FaceLoss
+    section = {"landmark": 300.0, "landmark_emphasis": 4.0, "photometric": 2.0,
+               "robust_photometric": False, "regularization": {"identity": 0.5, "albedo": 0.1}}
+    loss = FaceLoss(section)
+    params, layout, rendered, image, landmarks = _render_inputs()
+    terms = {k: float(v) for k, v in loss(params, layout, rendered, image, landmarks).items()}
+    want = {"landmark": float(landmark_loss(rendered["landmarks2d"], landmarks, 8.0,
+                                            default_landmark_weights(4.0))),
+            "photometric": float(photometric_loss(rendered["image"], image, rendered["mask"],
+                                                  robust=False)),
+            "regularization": float(regularization_loss(params, layout,
+                                                        {"identity": 0.5, "albedo": 0.1}))}
+    assert loss.names == ("landmark", "photometric", "regularization")
+    for name, value in want.items():
+        assert terms[name] == pytest.approx(value, rel=1e-6)
+    assert terms["loss"] == pytest.approx(300 * want["landmark"] + 2 * want["photometric"]
+                                          + want["regularization"], rel=1e-6)
+    assert loss.section() == section
+    clone = FaceLoss.from_config(loss.get_config())
+    assert float(clone(params, layout, rendered, image, landmarks)["loss"]) == \
+        pytest.approx(terms["loss"], rel=1e-6)
+
+
+def test_face_loss_defaults_are_the_shipped_recipe_and_unknown_keys_fail():
+    import os
+
+    from tfface.config import load_config
+    from tfface.face_loss import FaceLoss, encoder_loss
+    from tfface.reconstruct import DEFAULT_ENCODERS
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    recipe = load_config(os.path.join(root, "configs", "default_encoder.yaml"))["losses"]
+    assert FaceLoss().section() == recipe
+    assert encoder_loss(DEFAULT_ENCODERS["ict"]).section() == recipe  # carried in the file
+    with pytest.raises(ValueError, match="unknown keys.*landmark_weight"):
+        FaceLoss({"landmark_weight": 1.0})
+
+
+def test_encoder_file_carries_its_loss_and_fitters_use_it(tmp_path, small_model):
+    import keras
+
+    from tfface.encoders import build_encoder
+    from tfface.face_loss import FaceLoss, encoder_loss, save_encoder
+    from tfface.fitting import LandmarkFitter
+    from tfface.layers import Renderer
+    renderer = Renderer.from_model(small_model, (32, 32))
+    encoder = build_encoder(renderer.layout, input_size=32)
+    loss = FaceLoss({"landmark": 10.0, "regularization": {"identity": 2.0, "expression": 0.0}})
+    path = str(tmp_path / "encoder.keras")
+    save_encoder(encoder, path, loss)
+    assert keras.saving.load_model(path, compile=False).output_shape == encoder.output_shape
+    assert encoder_loss(path).section() == loss.section()
+    assert encoder_loss(str(tmp_path / "encoder.onnx")).section() == FaceLoss().section()
+    # The landmark fit minimises that loss: identity only costs 2 |id|^2 here.
+    fitter = LandmarkFitter(small_model, renderer.camera, loss)
+    params = renderer.layout.zeros(1)[0]
+    target = renderer.compute_for_render(params[None])["landmarks2d"].numpy()[0]
+    params[renderer.layout.slices["identity"]] = [1.0, 0.0, 0.0, 0.0]
+    moved = renderer.compute_for_render(params[None])["landmarks2d"].numpy()[0]
+    want = 10.0 * np.mean(np.sum(((moved - target) / 32.0) ** 2, 1)) + 2.0
+    assert fitter.loss(params, target) == pytest.approx(want, rel=1e-4)

@@ -27,12 +27,21 @@ def test_wheel_reconstructs_with_the_default_model(tmp_path):
         names = set(archive.namelist())
         assert set(ASSETS) <= names, set(ASSETS) - names
         archive.extractall(tmp_path / "site")
+    # Every package of the source tree is in the wheel; export/ as tfface.export,
+    # not as a top-level `export` module; no test helpers.
+    for folder, _, files in os.walk(os.path.join(ROOT, "tfface")):
+        if "__init__.py" in files:
+            relative = os.path.relpath(folder, ROOT).replace(os.sep, "/")
+            assert f"{relative}/__init__.py" in names, relative
+    assert {"tfface/export/__init__.py", "tfface/export/pipeline.py"} <= names
+    assert not [n for n in names if n.split("/")[0] in ("export", "tests", "benchmarks")]
     script = """
 import json, sys, numpy as np
 import tfface
 from tfface.layers import Renderer
 from tfface.morphable import default_model
 from tfface.reconstruct import FaceReconstructor
+from tfface.export import FORMATS
 assert tfface.__file__.startswith(sys.argv[1]), tfface.__file__
 renderer = Renderer.from_model(default_model(), (160, 160))
 params = renderer.layout.zeros(1)

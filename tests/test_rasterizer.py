@@ -23,7 +23,7 @@ def test_coverage_matches_opencv_fillpoly(demo):
     params = renderer.layout.zeros(1)
     params[0, renderer.layout.slices["rotation"]] = [0.2, 0.4, 0.1]
     mask = renderer(params)["mask"].numpy()[0, ..., 0] > 0
-    pixels = renderer.geometry(params)[2].numpy()[0]
+    pixels = renderer.compute_for_render(params)["pixels"].numpy()[0]
     reference = np.zeros((size, size), np.uint8)
     for tri in demo.triangles:
         cv2.fillPoly(reference, [np.round(pixels[tri] * 256).astype(np.int32)], 1, shift=8)
@@ -76,19 +76,35 @@ def test_rasterizer_interpolation_gradients_match_numeric():
 
 
 def test_silhouette_gradients_only_with_splatting(small_model):
+    """d(coverage-weighted column sum)/d(translation x) has a known value: the
+    weights grow by 1/31 per column, so moving the face d pixels right adds
+    d * area / 31, and x-translation moves it focal / distance pixels per mm.
+    Splatting's gradient must match it (and the hard coverage's finite
+    difference); plain rasterization's mask has no gradient at all."""
     layout = FaceParams.from_model(small_model)
-    params = tf.constant(layout.zeros(1))
-    grads = {}
+    tx = layout.slices["translation"].start
+    weights = tf.linspace(0.0, 1.0, 32)[None, None, :, None]
+    grads, losses = {}, {}
     for splat in (False, True):
         renderer = Renderer.from_model(small_model, (32, 32), silhouette_gradients=splat)
+        params = tf.constant(layout.zeros(1))
         with tf.GradientTape() as tape:
             tape.watch(params)
             mask = renderer(params)["mask"]
-            loss = tf.reduce_sum(mask * tf.linspace(0.0, 1.0, 32)[None, None, :, None])
+            loss = tf.reduce_sum(mask * weights)
         grads[splat] = tape.gradient(loss, params)
+        area = float(tf.reduce_sum(tf.cast(mask > 0.5, tf.float32)))
+        for step in (-20.0, 20.0):
+            shifted = layout.zeros(1)
+            shifted[0, tx] = step
+            losses[step] = float(tf.reduce_sum(
+                tf.cast(renderer(tf.constant(shifted))["mask"] > 0.5, tf.float32) * weights))
+    camera = renderer.camera
+    expected = area / 31.0 * camera.focal / camera.distance
+    numeric = (losses[20.0] - losses[-20.0]) / 40.0  # 2.4 px each way
+    assert numeric == pytest.approx(expected, rel=0.2)
+    assert grads[True].numpy()[0, tx] == pytest.approx(expected, rel=0.3)
     assert grads[False] is None or np.allclose(grads[False], 0)
-    tx = layout.slices["translation"].start
-    assert grads[True].numpy()[0, tx] > 0  # moving right covers heavier-weighted columns
 
 
 def test_renderer_gradients_match_numeric(small_model):
@@ -108,9 +124,9 @@ def test_renderer_gradients_match_numeric(small_model):
     assert_gradients_match(image_of, [params[:, index]], eps=1e-2)
     # Geometry: the tape gradient of the landmarks (projection path).
     geo = layout.slices["identity"]
-    assert_gradients_match(lambda p: renderer.landmarks(
-        tf.concat([p, tf.zeros([1, layout.size - geo.stop])], 1)), [params[:, :geo.stop] + 0.1],
-        eps=1e-2)
+    assert_gradients_match(lambda p: renderer.compute_for_render(
+        tf.concat([p, tf.zeros([1, layout.size - geo.stop])], 1))["landmarks2d"],
+        [params[:, :geo.stop] + 0.1], eps=1e-2)
 
 
 def test_barycentrics_equal_tensorflow_graphics_reference(demo):
@@ -122,7 +138,7 @@ def test_barycentrics_equal_tensorflow_graphics_reference(demo):
     renderer = Renderer.from_model(demo, (48, 40))
     params = renderer.layout.zeros(2)
     params[1, renderer.layout.slices["rotation"]] = [0.1, -0.5, 0.2]
-    clip = renderer.geometry(params)[1]
+    clip = renderer.compute_for_render(params)["clip"]
     ids = renderer.rasterizer.triangle_ids(clip)
     triangles = demo.triangles.astype(np.int32)
     ours = differentiable_barycentrics(ids, clip, tf.constant(triangles)).numpy()
@@ -142,7 +158,7 @@ def test_barycentrics_equal_tensorflow_graphics_reference(demo):
 def test_visibility_matches_tensorflow_graphics_cpu_kernel(demo):
     import shutil
 
-    from tests.tfg_kernel import build_tfg_cpu_rasterizer, tfg_kernel_triangle_ids
+    from benchmarks.tfg_kernel import build_tfg_cpu_rasterizer, tfg_kernel_triangle_ids
     if shutil.which("g++") is None:
         pytest.skip("g++ not installed: cannot build tfg's reference kernel")
     backend = build_tfg_cpu_rasterizer()
@@ -153,7 +169,8 @@ def test_visibility_matches_tensorflow_graphics_cpu_kernel(demo):
     params[1, renderer.layout.slices["rotation"]] = [0.2, 0.6, -0.1]
     params[2, renderer.layout.slices["rotation"]] = [-0.3, -0.4, 0.3]
     params[2, renderer.layout.slices["translation"]] = [20.0, -10.0, 100.0]
-    world, clip = renderer.geometry(params)[:2]
+    per_vertex = renderer.compute_for_render(params)
+    world, clip = per_vertex["vertices"], per_vertex["clip"]
     ours = renderer.rasterizer.triangle_ids(clip).numpy()
     theirs = tfg_kernel_triangle_ids(backend, renderer.camera, world, demo.triangles).numpy()
     assert (ours >= 0).mean() > 0.2

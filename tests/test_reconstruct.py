@@ -185,7 +185,7 @@ def test_real_photo_with_detector_and_fit(tmp_path):
     assert np.linalg.norm(face.landmarks2d - truth, axis=1).mean() / eyes < 0.25
 
 
-def test_video_overlay_and_smoothed_params(tmp_path):
+def test_video_overlay_track_texture_and_smoothed_params(tmp_path):
     from tfface.faces import read_image
     photo = read_image(shared_path("faces", "takeo.ppm"))
     video = tmp_path / "clip.avi"
@@ -203,6 +203,21 @@ def test_video_overlay_and_smoothed_params(tmp_path):
     assert len(lines) == 4 and all(json.loads(line)["face"] for line in lines)
     capture = cv2.VideoCapture(str(out / "clip_overlay.mp4"))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 4
+    # Smoothing: each smoothed pose lies between the last smoothed one and this
+    # frame's raw one (a low-pass), and differs from the raw one.
+    raw_out = tmp_path / "raw"
+    assert main(["reconstruct", str(video), "--out", str(raw_out), "--no-smoothing"]) == 0
+
+    def translations(folder):
+        return np.array([json.loads(line)["face"]["params"]["translation"]
+                         for line in (folder / "clip_params.jsonl").read_text().splitlines()])
+
+    smoothed, raw = translations(out), translations(raw_out)
+    np.testing.assert_allclose(smoothed[0], raw[0], atol=1e-4)  # the filter starts on frame 0
+    lower = np.minimum(smoothed[:-1], raw[1:]) - 1e-4
+    upper = np.maximum(smoothed[:-1], raw[1:]) + 1e-4
+    assert np.all((lower <= smoothed[1:]) & (smoothed[1:] <= upper))
+    assert np.abs(smoothed[1:] - raw[1:]).max() > 0.05  # mm: the filter did act
 
 
 def test_one_euro_filter_smooths_noise_and_follows_steps():

@@ -127,7 +127,7 @@ def test_texture_without_uv_layout_is_refused_before_any_photo(tmp_path, capsys)
     photos.mkdir()
     (photos / "a.png").write_bytes(b"never read")
     out = tmp_path / "out"
-    assert main(["reconstruct", str(photos), "--model", "demo", "--texture", "64",
+    assert main(["reconstruct", str(photos), "--morphable-model", "demo", "--texture", "64",
                  "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no UV layout" in err

@@ -1,5 +1,6 @@
 """Training: loss decrease, replica equivalence, resume after SIGKILL, config errors."""
 
+import json
 import os
 import signal
 import subprocess
@@ -18,7 +19,7 @@ from tfface.data.synthetic import render_synthetic
 from tfface.encoders import build_encoder
 from tfface.errors import TfFaceError
 from tfface.layers import Renderer
-from tfface.model import FaceAutoencoder
+from tfface.autoencoder import FaceAutoencoder
 from tfface.training import build_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -62,7 +63,7 @@ MIRRORED = textwrap.dedent("""
     from tfface.morphable import demo_model
     from tfface.layers import Renderer
     from tfface.encoders import build_encoder
-    from tfface.model import FaceAutoencoder
+    from tfface.autoencoder import FaceAutoencoder
     from tfface.data.synthetic import render_synthetic
     renderer0 = Renderer.from_model(demo_model(), (48, 48))
     data = render_synthetic(renderer0, 8, seed=3)
@@ -102,7 +103,7 @@ def _train_command(out_dir, steps):
             "--override", f"output_dir={out_dir}", "--override", f"schedule.steps={steps}",
             "--override", "schedule.checkpoint_every=5", "--override", "model.input_size=48",
             "--override", "data.synthetic_count=32", "--override", "data.batch_size=4",
-            "--override", "schedule.image_every=5"]
+            "--override", "schedule.image_every=5", "--override", "losses.landmark_emphasis=3"]
 
 
 def test_sigkill_then_rerun_resumes_from_the_last_checkpoint(tmp_path):
@@ -126,6 +127,11 @@ def test_sigkill_then_rerun_resumes_from_the_last_checkpoint(tmp_path):
     final = tf.train.latest_checkpoint(os.path.join(out_dir, "checkpoints"))
     assert final.endswith(f"ckpt-{saved_step + 5}")
     assert os.path.isfile(os.path.join(out_dir, "encoder.keras"))
+    from tfface.face_loss import encoder_loss  # the encoder carries the loss it was trained with
+    with open(os.path.join(out_dir, "config.json"), encoding="utf-8") as handle:
+        trained_with = json.load(handle)["losses"]
+    carried = encoder_loss(os.path.join(out_dir, "encoder.keras"))
+    assert carried.section() == trained_with and carried.terms["landmark"].emphasis == 3.0
     events = os.listdir(os.path.join(out_dir, "tensorboard"))
     assert any(name.startswith("events.out.tfevents") for name in events)
 
@@ -133,7 +139,7 @@ def test_sigkill_then_rerun_resumes_from_the_last_checkpoint(tmp_path):
 def test_landmark_emphasis_from_the_config_weights_the_landmark_loss():
     config = load_config(os.path.join(ROOT, "configs", "quickstart_cpu.yaml"),
                          ["losses.landmark_emphasis=5", "model.input_size=32"])
-    weights = np.asarray(build_model(config).landmark_weights)
+    weights = np.asarray(build_model(config).face_loss.terms["landmark"].point_weights)
     emphasised = np.zeros(68, bool)
     emphasised[27:31] = emphasised[60:68] = True      # nose bridge, inner mouth
     np.testing.assert_array_equal(weights[emphasised], 5.0)
@@ -159,4 +165,5 @@ def test_every_shipped_recipe_loads_and_builds(recipe):
     config = load_config(os.path.join(ROOT, "configs", recipe), ["model.input_size=32"])
     model = build_model(config)
     assert model.encoder.output_shape[-1] == model.renderer.layout.size
-    assert model.loss_weights["landmark"] == config["losses"]["landmark"]
+    assert model.face_loss.section() == config["losses"]
+    assert [m.name for m in model.metrics] == ["loss", *model.face_loss.names]

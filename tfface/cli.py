@@ -41,7 +41,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tfface.overlay import grid, to_uint8, write_image
     from tfface.reconstruct import FaceReconstructor
 
-    reconstructor = FaceReconstructor(args.encoder, args.model)
+    reconstructor = FaceReconstructor(args.encoder, args.morphable_model)
     out = claim_output_folder(args.out, "demo", args.overwrite)
     renderer = Renderer.from_model(reconstructor.model, (args.size, args.size))
     params = demo_params(renderer.layout, args.count, args.seed)
@@ -82,23 +82,23 @@ def cmd_convert_model(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export the encoder alone, verified against Keras before it is written."""
-    from export.pipeline import default_samples, export_encoder
+    from tfface.export.pipeline import default_samples, export_encoder
     from tfface.params import FaceParams
-    if (args.model is None) == (args.checkpoint is None):
-        raise TfFaceError("give exactly one of --model ENCODER.keras or --checkpoint RUN_DIR")
+    if (args.encoder is None) == (args.checkpoint is None):
+        raise TfFaceError("give exactly one of --encoder ENCODER.keras or --checkpoint RUN_DIR")
     if args.checkpoint is not None:
         from tfface.training import encoder_from_run
         encoder, autoencoder, model = encoder_from_run(args.checkpoint)
         layout = autoencoder.renderer.layout
     else:
         from tfface.runtime import KerasEncoder, load_encoder
-        runtime = load_encoder(args.model)
+        runtime = load_encoder(args.encoder)
         if not isinstance(runtime, KerasEncoder):
-            raise TfFaceError(f"{args.model}: --model must be a .keras encoder")
+            raise TfFaceError(f"{args.encoder}: --encoder must be a .keras encoder")
         encoder, model = runtime.model, load_model(args.morphable_model)
         layout = FaceParams.from_model(model)
         if layout.size != encoder.output_shape[-1]:
-            raise TfFaceError(f"{args.model}: outputs {encoder.output_shape[-1]} params but the "
+            raise TfFaceError(f"{args.encoder}: outputs {encoder.output_shape[-1]} params but the "
                               f"morphable model needs {layout.size}; pass --morphable-model")
     samples = default_samples(encoder, args.samples, model=model)
     if args.format != "all":
@@ -106,7 +106,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                        overwrite=args.overwrite)
         print(f"wrote {args.out} (+ {args.out}.json)")
         return 0
-    from export import FORMATS
+    from tfface.export import FORMATS
     claim_output_folder(args.out, "export", args.overwrite)
     for fmt in FORMATS:
         suffix = {"onnx": ".onnx", "savedmodel": ""}.get(fmt, ".tflite")
@@ -122,7 +122,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     manifest = prepare(args.images, args.out, size=args.size,
                        landmarks_dir=None if args.landmarks == "auto" else args.landmarks,
                        shard_size=args.shard_size, workers=args.workers,
-                       overwrite=args.overwrite, landmarker=args.landmarker)
+                       overwrite=args.overwrite, landmarker=args.landmarker,
+                       morphable_model=args.morphable_model)
     print(f"{manifest['used']} of {manifest['photos']} photos used, {manifest['examples']} "
           f"faces in {len(manifest['shards'])} shards; {manifest['skipped']} skipped")
     for skip in manifest["skips"]:
@@ -168,7 +169,7 @@ def _reconstructor(args: argparse.Namespace):
     """The FaceReconstructor of ``reconstruct`` / ``fit``; a model without a UV
     layout is refused before any photo when ``--texture`` asks for one."""
     from tfface.reconstruct import FaceReconstructor
-    reconstructor = FaceReconstructor(args.encoder, args.model, args.landmarker)
+    reconstructor = FaceReconstructor(args.encoder, args.morphable_model, args.landmarker)
     if args.texture:
         from tfface.texture import require_uv_layout
         require_uv_layout(reconstructor.model)
@@ -244,12 +245,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
 EXAMPLES = {
     "demo": """examples:
   tfface demo                                # six synthetic ICT faces -> tfface_demo/
-  tfface demo --model demo --count 2         # the toy demo model""",
+  tfface demo --morphable-model demo --count 2    # the toy demo model""",
     "convert-model": """examples:
   tfface convert-model ict ICT-FaceKit/FaceXModel --out ict.npz
   tfface convert-model bfm-front BFM/BFM_model_front.mat --out bfm.npz""",
     "export": """examples:
-  tfface export --model tfface/assets/default_encoder.keras --format tflite-int8 --out enc.tflite
+  tfface export --encoder tfface/assets/default_encoder.keras --format tflite-int8 --out enc.tflite
   tfface export --checkpoint runs/default --format all --out exported/""",
     "prepare": """examples:
   tfface prepare --images photos/ --out shards/           # .pts beside a photo, else MediaPipe
@@ -269,6 +270,27 @@ examples:
     "fit": """examples:
   tfface fit photo.jpg --steps 100 --out out/""",
 }
+
+
+class _DeprecatedAlias(argparse.Action):
+    """An old flag kept for one release: stores into the new flag's place and
+    says on stderr which flag to use instead."""
+
+    def __init__(self, option_strings, dest, renamed_to: str, **kwargs) -> None:
+        super().__init__(option_strings, dest, **kwargs)
+        self.renamed_to = renamed_to
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"tfface: {option_string} is deprecated and goes away in the next release; "
+              f"use {self.renamed_to}", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def add_renamed(parser: argparse.ArgumentParser, flag: str, old_flag: str, **kwargs) -> None:
+    """Add ``flag`` and its former name ``old_flag`` as a hidden deprecated alias."""
+    action = parser.add_argument(flag, **kwargs)
+    parser.add_argument(old_flag, dest=action.dest, action=_DeprecatedAlias, renamed_to=flag,
+                        default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -303,8 +325,10 @@ def build_parser() -> argparse.ArgumentParser:
                               epilog=EXAMPLES.get(name), formatter_class=_HelpFormatter)
 
     demo = command("demo", "reconstruct synthetic photos with known answers")
-    demo.add_argument("--model", default="ict", help="morphable model: .npz, ict or demo")
-    demo.add_argument("--encoder", help="encoder for --model (default: the model's shipped one)")
+    add_renamed(demo, "--morphable-model", "--model", default="ict",
+                help="morphable model: .npz, ict or demo")
+    demo.add_argument("--encoder",
+                      help="encoder for --morphable-model (default: the model's shipped one)")
     demo.add_argument("--out", default="tfface_demo", help="output folder")
     demo.add_argument("--count", type=int, default=6, help="number of faces")
     demo.add_argument("--size", type=int, default=256, help="image size in pixels")
@@ -321,13 +345,13 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--out", required=True, help="output .npz")
     convert.set_defaults(func=cmd_convert_model)
 
-    from export import FORMATS as EXPORT_FORMATS
+    from tfface.export import FORMATS as EXPORT_FORMATS
     export = command("export", "export the encoder alone (TFLite / ONNX / SavedModel), "
                                "verified against Keras")
-    export.add_argument("--model", help="encoder .keras file")
+    add_renamed(export, "--encoder", "--model", help="encoder .keras file")
     export.add_argument("--checkpoint", help="training run folder (train.py output_dir)")
     export.add_argument("--morphable-model", default="ict",
-                        help="morphable model of a --model encoder: .npz, ict or demo")
+                        help="morphable model of an --encoder encoder: .npz, ict or demo")
     export.add_argument("--format", required=True, choices=EXPORT_FORMATS + ("all",),
                         help="one format, or all of them into the --out folder")
     export.add_argument("--out", required=True,
@@ -344,6 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "present, else the landmarker")
     prep.add_argument("--out", required=True, help="output folder for shards + manifest.json")
     prep.add_argument("--size", type=int, default=224, help="crop size in pixels")
+    prep.add_argument("--morphable-model", default="ict",
+                      help="the model to train: crops are aligned to its mean face")
     prep.add_argument("--shard-size", type=int, default=64, help="photos per shard")
     prep.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                       help="processes preparing shards in parallel")
@@ -354,7 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--format", default="obj", help="mesh formats: obj,ply,glb")
         command.add_argument("--encoder",
                              help="encoder .keras/.tflite/.onnx (default: the model's shipped one)")
-        command.add_argument("--model", default="ict", help="morphable model: .npz, ict or demo")
+        add_renamed(command, "--morphable-model", "--model", default="ict",
+                    help="morphable model: .npz, ict or demo")
         command.add_argument("--texture", type=int, default=0, metavar="SIZE",
                              help="also extract a SIZE x SIZE UV texture from the photo: OBJ "
                                   "(+ .mtl, _texture.png) and GLB carry it, plus an albedo "

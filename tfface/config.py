@@ -14,6 +14,8 @@ from tfface.loss_weights import (DEFAULT_LANDMARK_EMPHASIS, DEFAULT_LOSS_WEIGHTS
 
 BUILTIN_MODEL_NAMES = ("ict", "demo")
 """Names of the morphable models shipped in the package (tfface.morphable.BUILTIN_MODELS)."""
+DEFAULT_MODEL_NAME = BUILTIN_MODEL_NAMES[0]
+"""The model used wherever none is named (ICT-FaceKit)."""
 BACKBONE_NAMES = ("mobilenet_v3_small", "mobilenet_v3_large", "resnet50")
 """``model.encoder`` choices (the keys of tfface.encoders.BACKBONES)."""
 

@@ -10,6 +10,7 @@ import tensorflow as tf
 from tfface.loss_weights import DEFAULT_LANDMARK_EMPHASIS
 from tfface.morphable.model import NUM_LANDMARKS
 from tfface.params import FaceParams
+from tfface.shapes import check_shape
 
 NOSE_BRIDGE = tuple(range(27, 31))
 INNER_MOUTH = tuple(range(60, 68))
@@ -36,6 +37,8 @@ def landmark_loss(predicted: tf.Tensor, target: tf.Tensor, image_size: float,
     Returns:
       Scalar: ``mean_b sum_i w_i |p_bi - t_bi|^2 / sum_i w_i / image_size^2``.
     """
+    check_shape(predicted, "landmark_loss: predicted", ("B", NUM_LANDMARKS, 2))
+    check_shape(target, "landmark_loss: target", ("B", NUM_LANDMARKS, 2))
     w = tf.constant(default_landmark_weights() if weights is None else weights, tf.float32)
     squared = tf.reduce_sum(tf.square((predicted - target) / image_size), -1)  # [B, 68]
     return tf.reduce_mean(tf.reduce_sum(squared * w, -1) / tf.reduce_sum(w))
@@ -56,6 +59,9 @@ def photometric_loss(rendered: tf.Tensor, target: tf.Tensor, mask: tf.Tensor,
     Returns:
       Scalar: ``sum(m * d) / sum(m)`` with ``d = |r - t|`` (robust) or ``|r - t|^2``.
     """
+    check_shape(rendered, "photometric_loss: rendered", ("B", "H", "W", 3))
+    check_shape(target, "photometric_loss: target", ("B", "H", "W", 3))
+    check_shape(mask, "photometric_loss: mask", ("B", "H", "W", 1))
     squared = tf.reduce_sum(tf.square(rendered - target), -1, keepdims=True)
     per_pixel = tf.sqrt(squared + 1e-8) if robust else squared
     weight = mask if pixel_weights is None else mask * pixel_weights
@@ -75,6 +81,7 @@ def regularization_loss(params: tf.Tensor, layout: FaceParams,
     Returns:
       Scalar ``mean_b sum_g w_g |params_bg|^2``.
     """
+    check_shape(params, "regularization_loss: params", ("B", layout.size))
     groups = layout.split(params)
     total = tf.zeros([tf.shape(params)[0]])
     for name, weight in weights.items():

@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from tfface.errors import ModelFileError, TfFaceError
+from tfface.face_loss import encoder_loss
 from tfface.faces.align import AlignedFace, align_face, mean_face_template
 from tfface.fitting.landmarks import LandmarkFitter
 
@@ -101,11 +102,12 @@ class FaceReconstructor:
                               "trained for it")
         self.encoder_path = encoder or DEFAULT_ENCODERS[builtin]
         self.encoder = load_encoder(self.encoder_path)
+        self.face_loss = encoder_loss(self.encoder_path)
         self.layout = FaceParams.from_model(self.model)
         size = self.encoder.input_size
         self.renderer = Renderer.from_model(self.model, (size, size))
-        self.template = mean_face_template(self.renderer)
-        self.landmark_fitter = LandmarkFitter(self.model, self.renderer.camera)
+        self.template = mean_face_template(self.model, self.renderer.camera.pinhole)
+        self.landmark_fitter = LandmarkFitter(self.model, self.renderer.camera, self.face_loss)
         self.landmarker_name = landmarker
         self._landmarker = None
         probe = self.encoder.predict(np.zeros((1, size, size, 3), np.float32))
@@ -122,7 +124,7 @@ class FaceReconstructor:
     def photometric_fitter(self):
         """The ``--fit`` stage, compiled once and reused for every photo or frame."""
         from tfface.fitting import PhotometricFitter
-        return PhotometricFitter(self.renderer)
+        return PhotometricFitter(self.renderer, face_loss=self.face_loss)
 
     @functools.cached_property
     def overlay_renderer(self):
@@ -185,13 +187,9 @@ class FaceReconstructor:
                  fit: Optional[Dict] = None) -> FaceReconstruction:
         """Decode params ``[P]`` of the face aligned by ``aligned`` (input
         ``landmarks`` ``[68, 2]``, photo pixels) into a reconstruction."""
-        world, _, pixels, albedo, normals = (t.numpy()[0] for t in
-                                             self.renderer.geometry(params[None]))
+        out = {k: v.numpy()[0] for k, v in self.renderer.compute_for_render(params[None]).items()}
         groups = self.layout.split_numpy(params)
-        colors = self.renderer.lighting(albedo[None], normals[None],
-                                        groups["illumination"][None]).numpy()[0]
-        indices = self.renderer.landmark_indices
-        landmarks2d = aligned.to_photo(pixels[indices])
+        landmarks2d = aligned.to_photo(out["landmarks2d"])
         names = self.layout.expression_names or tuple(
             f"expression_{i}" for i in range(self.layout.expression))
         eyes = np.linalg.norm(landmarks[36] - landmarks[45])
@@ -199,8 +197,8 @@ class FaceReconstructor:
         return FaceReconstruction(
             params=params, groups=groups,
             expressions={n: float(w) for n, w in zip(names, groups["expression"])},
-            vertices=world, albedo=albedo, colors=colors, landmarks2d=landmarks2d,
-            landmarks3d=world[indices],
+            vertices=out["vertices"], albedo=out["albedo"], colors=out["colors"],
+            landmarks2d=landmarks2d, landmarks3d=out["landmarks3d"],
             pose={"pitch": float(pitch), "yaw": float(yaw), "roll": float(roll)},
             aligned=aligned, input_landmarks=landmarks,
             quality=float(np.linalg.norm(landmarks2d - landmarks, axis=1).mean() / eyes), fit=fit)

@@ -174,10 +174,10 @@ def extract_texture(photo: np.ndarray, model: MorphableModel, renderer, params: 
     from tfface.layers.rasterizer import rasterize_triangle_ids
     layout = uv_layout(model, int(size))
     params = np.asarray(params, np.float32)[None]
-    _, clip, pixels, albedo, normals = (t.numpy()[0] for t in renderer.geometry(params))
-    shading = renderer.lighting(np.ones_like(albedo)[None], normals[None],
-                                renderer.layout.split(params)["illumination"]).numpy()[0]
-    ids = rasterize_triangle_ids(clip[None], model.triangles.astype(np.int32),
+    out = {k: v.numpy()[0] for k, v in renderer.compute_for_render(params).items()}
+    pixels, albedo, normals, shading = (out[k] for k in ("pixels", "albedo", "normals",
+                                                         "shading"))
+    ids = rasterize_triangle_ids(out["clip"][None], model.triangles.astype(np.int32),
                                  renderer.image_size)[0].numpy()
     photo = photo.astype(np.float32) / 255.0
     corners = model.triangles[layout.triangle]                           # [N, 3]

@@ -6,23 +6,25 @@ import json
 import math
 import os
 import signal
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import keras
 import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from tfface.config import DEFAULT_MODEL_NAME
 from tfface.data.folder import load_folder
 from tfface.data.pipeline import arrays_dataset
 from tfface.data.records import records_dataset
 from tfface.data.synthetic import render_synthetic
 from tfface.encoders import build_encoder
+from tfface.face_loss import FaceLoss, save_encoder
 from tfface.faces.align import mean_face_template
+from tfface.errors import TfFaceError
 from tfface.io_utils import claim_output_folder, write_json_atomic
 from tfface.layers.renderer import Renderer
-from tfface.losses import default_landmark_weights
-from tfface.model import FaceAutoencoder
+from tfface.autoencoder import FaceAutoencoder
 from tfface.morphable import load_model
 from tfface.overlay import draw_landmarks, to_uint8
 
@@ -44,13 +46,7 @@ def build_model(config: Dict[str, Any]) -> FaceAutoencoder:
     size = int(spec["input_size"])
     renderer = Renderer.from_model(model, (size, size), projection=spec["projection"])
     encoder = build_encoder(renderer.layout, spec["encoder"], size, spec["init_weights"])
-    losses = config["losses"]
-    autoencoder = FaceAutoencoder(
-        encoder, renderer,
-        loss_weights={"landmark": losses["landmark"], "photometric": losses["photometric"]},
-        regularization=losses["regularization"],
-        landmark_weights=default_landmark_weights(losses["landmark_emphasis"]),
-        robust_photometric=losses["robust_photometric"])
+    autoencoder = FaceAutoencoder(encoder, renderer, FaceLoss(config["losses"]))
     opt = config["optimizer"]
     rate = float(opt["learning_rate"])
     if opt["schedule"] == "cosine":
@@ -66,15 +62,33 @@ def build_dataset(config: Dict[str, Any], renderer: Renderer) -> tf.data.Dataset
     data = config["data"]
     size = renderer.image_size[0]
     if data["source"] == "tfrecord":
+        check_shards_model(data["path"], config["model"]["morphable_model"])
         return records_dataset(data["path"], size, data["batch_size"], data["seed"],
                                data["augment"])
+    template = mean_face_template(load_model(config["model"]["morphable_model"]),
+                                  renderer.camera.pinhole)
     if data["source"] == "folder":
-        arrays = load_folder(data["path"], size, mean_face_template(renderer))
+        arrays = load_folder(data["path"], size, template)
     else:
         # aligned like photos at inference, so the encoder trains on what it will see
         arrays = render_synthetic(renderer, int(data["synthetic_count"]), seed=data["seed"],
-                                  aligned=True, photo_like=bool(data["photo_like"]))
+                                  template=template, photo_like=bool(data["photo_like"]))
     return arrays_dataset(arrays, data["batch_size"], data["seed"], data["augment"])
+
+
+def check_shards_model(folder: str, morphable_model: Optional[str]) -> None:
+    """Refuse shards that ``tfface prepare`` aligned for another morphable
+    model (their crops place the face where that model's renderer does)."""
+    path = os.path.join(folder, "manifest.json")
+    if not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8") as handle:
+        aligned_for = json.load(handle).get("morphable_model")
+    wanted = morphable_model or DEFAULT_MODEL_NAME
+    if aligned_for is not None and aligned_for != wanted:
+        raise TfFaceError(f"{folder}: shards aligned for morphable model '{aligned_for}' but "
+                          f"this config trains '{wanted}'; re-run tfface prepare "
+                          f"--morphable-model {wanted}")
 
 
 def summary_image(model: FaceAutoencoder, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -163,14 +177,13 @@ def train(config: Dict[str, Any], verbose: bool = True,
     bar.close()
     writer.flush()
     if int(step.numpy()) >= total:
-        model.encoder.save(os.path.join(out_dir, "encoder.keras"))
+        save_encoder(model.encoder, os.path.join(out_dir, "encoder.keras"), model.face_loss)
     return logs
 
 
 def encoder_from_run(run_dir: str):
     """``(encoder, autoencoder, morphable model)`` of a training run, restored
     from its last checkpoint."""
-    from tfface.errors import TfFaceError
     config_path = os.path.join(run_dir, "config.json")
     if not os.path.isfile(config_path):
         raise TfFaceError(f"{run_dir}: not a training run folder (no config.json); give the "

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 
 from tfface.data.photoreal import photographic, random_backgrounds
-from tfface.faces.align import align_face, apply_transform, mean_face_template
+from tfface.faces.align import align_face, apply_transform
 from tfface.layers.renderer import Renderer
 
 DETECTOR_NOISE = 0.03
@@ -43,13 +43,16 @@ def random_params(layout, count: int, rng: np.random.Generator,
 
 
 def render_synthetic(renderer: Renderer, count: int, seed: int = 0, batch: int = 32,
-                     aligned: bool = False, photo_like: bool = False) -> Dict[str, np.ndarray]:
+                     template: Optional[np.ndarray] = None,
+                     photo_like: bool = False) -> Dict[str, np.ndarray]:
     """Render ``count`` random faces over random backgrounds.
 
     Returns a dict of numpy arrays: ``image [N, H, W, 3]`` float32 0..255,
     ``landmarks [N, 68, 2]`` pixels, ``params [N, P]``, ``vertices [N, V, 3]``
-    (world space, model units). With ``aligned``, images and landmarks are
-    then cropped like photos at inference (:func:`tfface.faces.align.align_face`);
+    (world space, model units). With a ``template`` ``[68, 2]``
+    (:func:`tfface.faces.align.mean_face_template` of the renderer's model
+    and camera), images and landmarks are then cropped like photos at
+    inference (:func:`tfface.faces.align.align_face`);
     ``params`` and ``vertices`` stay those of the uncropped render.
     ``photo_like``: wider poses and harder light (:func:`random_params`),
     photo backgrounds, texture, occluders, blur, noise and JPEG
@@ -74,9 +77,8 @@ def render_synthetic(renderer: Renderer, count: int, seed: int = 0, batch: int =
     data = {"image": image.astype(np.float32),
             "landmarks": np.concatenate(landmarks).astype(np.float32),
             "params": params, "vertices": np.concatenate(vertices).astype(np.float32)}
-    if aligned:
-        noise = DETECTOR_NOISE if photo_like else 0.0
-        _align_in_place(data, mean_face_template(renderer), rng, noise)
+    if template is not None:
+        _align_in_place(data, template, rng, DETECTOR_NOISE if photo_like else 0.0)
     return data
 
 

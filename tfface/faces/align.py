@@ -11,25 +11,27 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import Optional
 
 import cv2
 import numpy as np
 
+from tfface.pinhole import PinholeCamera
 
-def mean_face_template(renderer) -> np.ndarray:
-    """``[68, 2]`` mean-face landmarks of a renderer, as fractions of its image size."""
-    layout = renderer.layout
-    points = renderer.landmarks(layout.zeros(1)).numpy()[0]
-    height, width = renderer.image_size
-    return (points + 0.5) / np.array([width, height], np.float64)
+
+def mean_face_template(model, camera: Optional[PinholeCamera] = None) -> np.ndarray:
+    """``[68, 2]`` mean-face landmarks of a morphable ``model`` seen by
+    ``camera`` (default: the renderer's, :meth:`PinholeCamera.for_model`),
+    as fractions of the image size."""
+    camera = PinholeCamera.for_model(model) if camera is None else camera
+    return camera.mean_face_template(model)
 
 
 @functools.lru_cache(maxsize=1)
 def default_template() -> np.ndarray:
-    """The embedded demo model's template (used when no model is given)."""
-    from tfface.layers import Renderer
-    from tfface.morphable import demo_model
-    return mean_face_template(Renderer.from_model(demo_model(), (64, 64)))
+    """The default (ICT-FaceKit) model's template (used when none is given)."""
+    from tfface.morphable import default_model
+    return mean_face_template(default_model())
 
 
 @dataclasses.dataclass

@@ -7,7 +7,7 @@ ICT-FaceKit model, whose 68 landmark vertices are known exactly: for each
 iBUG point, of the mesh vertices nearest to it on average, the single vertex,
 pair or triple whose mean is closest to the true point over all renders
 (error in outer-eye-corner distances); iris points are not candidates. Rebuild with
-``python -m tfface.faces.mesh_map [COUNT]``; the derivation prints its
+``python benchmarks/mesh_map.py [COUNT]``; the derivation prints its
 residuals, and ``benchmarks/landmarks.py`` measures the map on real photos.
 
 The jaw points follow the mesh's own jaw vertices: the 3D jaw line, as
@@ -17,7 +17,6 @@ AFLW2000-3D marks it, not the visible outline of a turned face.
 from __future__ import annotations
 
 import itertools
-import sys
 from typing import List, Sequence, Tuple
 
 import numpy as np
@@ -70,33 +69,3 @@ def derive_map(meshes: np.ndarray, truths: np.ndarray, candidates: int = 8,
         mapping.append(best)
         residuals.append(best_error)
     return mapping, np.array(residuals)
-
-
-def _synthetic_meshes(count: int, seed: int = 7, photo_like: bool = False):
-    """Mesh points and true iBUG points of ``count`` photo-like ICT renders."""
-    from tfface.data.synthetic import render_synthetic
-    from tfface.faces.mediapipe import BlazeFaceDetector, FaceMesh, eye_aligned_crop
-    from tfface.layers import Renderer
-    from tfface.morphable import default_model
-    renderer = Renderer.from_model(default_model(), (256, 256))
-    data = render_synthetic(renderer, count, seed=seed, photo_like=photo_like)
-    detector, mesh = BlazeFaceDetector(), FaceMesh()
-    meshes, truths = [], []
-    for image, truth in zip(data["image"].astype(np.uint8), data["landmarks"]):
-        found = detector(image)
-        if not found:
-            continue
-        best = max(found, key=lambda d: d.score)
-        points, score = mesh(image, eye_aligned_crop(best.box, *best.keypoints[:2]))
-        if score > 0.5:
-            meshes.append(points)
-            truths.append(truth)
-    return np.array(meshes), np.array(truths)
-
-
-if __name__ == "__main__":
-    found_meshes, found_truths = _synthetic_meshes(int(sys.argv[1]) if len(sys.argv) > 1 else 400)
-    derived, error = derive_map(found_meshes, found_truths)
-    print(f"{len(found_meshes)} renders with a face; residual {error.mean():.4f} "
-          f"(jaw {error[:17].mean():.4f}, inner {error[17:].mean():.4f}) eye distances")
-    print("IBUG_FROM_MESH = (" + ", ".join(str(ids) for ids in derived) + ")")

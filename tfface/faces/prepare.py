@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from tfface.config import DEFAULT_MODEL_NAME
 from tfface.errors import TfFaceError
 from tfface.io_utils import claim_output_folder, folder_lock, write_json_atomic
 
@@ -112,7 +113,7 @@ def _finished(job: Dict[str, Any]) -> Optional[Dict[str, Any]]:
 
 
 def prepare(images: str, out: str, size: int = 224, landmarks_dir: Optional[str] = None,
-            shard_size: int = 64, workers: int = 1, template: Optional[np.ndarray] = None,
+            shard_size: int = 64, workers: int = 1, morphable_model: Optional[str] = None,
             progress: bool = True, overwrite: bool = False,
             landmarker: str = "mediapipe") -> Dict[str, Any]:
     """Write aligned ``size`` crops of every face in ``images`` as shards in ``out``.
@@ -123,7 +124,8 @@ def prepare(images: str, out: str, size: int = 224, landmarks_dir: Optional[str]
     new or a previous ``prepare`` output (resumed) unless ``overwrite``.
     """
     from tfface.data.records import shard_path
-    from tfface.faces.align import default_template
+    from tfface.faces.align import mean_face_template
+    from tfface.morphable import load_model
     photos = list_photos(images)
     if not photos:
         raise TfFaceError(f"{images}: no files to prepare")
@@ -131,7 +133,8 @@ def prepare(images: str, out: str, size: int = 224, landmarks_dir: Optional[str]
         raise TfFaceError(f"{landmarks_dir}: no such folder for --landmarks")
     claim_output_folder(out, "prepare", overwrite)
     with folder_lock(out, "prepare"):  # two runs never interleave shards
-        template = default_template() if template is None else template
+        # crops placed as the renderer of the model to train places its mean face
+        template = mean_face_template(load_model(morphable_model))
         jobs = [{"photos": photos[i:i + shard_size], "shard": shard_path(out, i // shard_size),
                  "landmarks_dir": landmarks_dir, "size": size, "template": template,
                  "landmarker": landmarker}
@@ -150,14 +153,16 @@ def prepare(images: str, out: str, size: int = 224, landmarks_dir: Optional[str]
                 sidecars[job["shard"]] = _prepare_shard(job)
                 bar.update(len(job["photos"]))
         bar.close()
-        return write_manifest(out, images, size, [sidecars[job["shard"]] for job in jobs])
+        return write_manifest(out, images, size, [sidecars[job["shard"]] for job in jobs],
+                              morphable_model or DEFAULT_MODEL_NAME)
 
 
-def write_manifest(out: str, images: str, size: int,
-                   sidecars: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+def write_manifest(out: str, images: str, size: int, sidecars: Sequence[Dict[str, Any]],
+                   morphable_model: str) -> Dict[str, Any]:
     entries = [e for s in sidecars for e in s["entries"]]
     skipped = [e for e in entries if e["status"] == "skipped"]
-    manifest = {"images": images, "size": size, "photos": len(entries),
+    manifest = {"images": images, "size": size, "morphable_model": morphable_model,
+                "photos": len(entries),
                 "used": len(entries) - len(skipped), "skipped": len(skipped),
                 "examples": sum(s["examples"] for s in sidecars),
                 "shards": [s["shard"] for s in sidecars], "skips": skipped,

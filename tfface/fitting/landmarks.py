@@ -34,10 +34,10 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from tfface.layers.camera import euler_from_matrix, euler_matrix
-from tfface.loss_weights import DEFAULT_LOSS_WEIGHTS, DEFAULT_REGULARIZATION
+from tfface.face_loss import FaceLoss
 from tfface.morphable.model import NUM_LANDMARKS, MorphableModel
 from tfface.params import FaceParams
+from tfface.pinhole import PinholeCamera, euler_from_matrix, euler_matrix
 
 JAW_MODES = ("contour", "fixed")
 JAW_IMAGE_LEFT = tuple(range(0, 8))
@@ -52,39 +52,6 @@ expression errors drop too (0.003 chosen of 0, 0.003, 0.01, 0.03 on
 synthetic faces; tests/test_landmark_fit.py)."""
 LINE_HALF_HEIGHT_MM = 3.0
 LINE_DEPTH_MM = 45.0
-
-
-@dataclasses.dataclass(frozen=True)
-class CameraModel:
-    """The renderer's pinhole camera as numbers (see :class:`tfface.layers.Camera`):
-    ``focal`` px, ``distance`` (model units), ``size`` ``(H, W)`` px,
-    ``center`` ``[3]`` pose pivot, ``perspective`` or weak perspective."""
-
-    focal: float
-    distance: float
-    size: Tuple[int, int]
-    center: np.ndarray
-    perspective: bool = True
-
-    @classmethod
-    def from_layer(cls, camera) -> "CameraModel":
-        return cls(camera.focal, camera.distance, tuple(camera.image_size),
-                   np.asarray(camera.center, np.float64), camera.projection == "perspective")
-
-    def project(self, world: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """Pixels ``[N, 2]`` of world points ``[N, 3]`` and d(pixels)/d(world) ``[N, 2, 3]``."""
-        h, w = self.size
-        depth = self.distance - world[:, 2] if self.perspective else np.full(len(world),
-                                                                             self.distance)
-        pixels = np.stack([(w - 1) / 2 + self.focal * world[:, 0] / depth,
-                           (h - 1) / 2 - self.focal * world[:, 1] / depth], 1)
-        jac = np.zeros((len(world), 2, 3))
-        jac[:, 0, 0] = self.focal / depth
-        jac[:, 1, 1] = -self.focal / depth
-        if self.perspective:
-            jac[:, 0, 2] = self.focal * world[:, 0] / depth ** 2
-            jac[:, 1, 2] = -self.focal * world[:, 1] / depth ** 2
-        return pixels, jac
 
 
 def landmark_expressions(names: Sequence[str], count: int) -> np.ndarray:
@@ -138,10 +105,10 @@ class LandmarkFitter:
 
     Args:
       model: the morphable model.
-      camera: :class:`CameraModel` (or a ``tfface.layers.Camera``).
-      landmark_weight, regularization: the training's loss weights
-        (default :mod:`tfface.loss_weights`).
-      landmark_weights: per-point ``[68]`` (default all 1, the shipped recipe).
+      camera: :class:`tfface.pinhole.PinholeCamera` (or a ``tfface.layers.Camera``).
+      face_loss: the :class:`tfface.face_loss.FaceLoss` the encoder was
+        trained with (its landmark weight, per-point weights and identity /
+        expression regularization); default the shipped encoder's.
       expressions: expression indices to fit (default
         :func:`landmark_expressions`); the others keep their initial value.
       bounded: keep expressions in [0, 1] (default: when the model names its
@@ -150,24 +117,20 @@ class LandmarkFitter:
         (non-negative) blendshape weights (:data:`EXPRESSION_SPARSITY`).
     """
 
-    def __init__(self, model: MorphableModel, camera, landmark_weight: Optional[float] = None,
-                 regularization=None, landmark_weights: Optional[Sequence[float]] = None,
+    def __init__(self, model: MorphableModel, camera, face_loss: Optional[FaceLoss] = None,
                  expressions: Optional[Sequence[int]] = None,
                  bounded: Optional[bool] = None,
                  sparsity: float = EXPRESSION_SPARSITY) -> None:
         self.model = model
-        self.camera = camera if isinstance(camera, CameraModel) else CameraModel.from_layer(camera)
+        self.camera = camera if isinstance(camera, PinholeCamera) else camera.pinhole
         self.layout = FaceParams.from_model(model)
-        self.landmark_weight = float(DEFAULT_LOSS_WEIGHTS["landmark"] if landmark_weight is None
-                                     else landmark_weight)
-        prior = dict(DEFAULT_REGULARIZATION if regularization is None else regularization)
+        face_loss = FaceLoss() if face_loss is None else face_loss
+        landmark = face_loss.terms["landmark"]
+        self.landmark_weight = landmark.weight
+        self.point_weights = landmark.point_weights.astype(np.float64) / landmark.point_weights.sum()
+        prior = face_loss.terms["regularization"].groups
         self.prior_id = float(prior.get("identity", 0.0))
         self.prior_exp = float(prior.get("expression", 0.0))
-        weights = np.ones(NUM_LANDMARKS) if landmark_weights is None else \
-            np.asarray(landmark_weights, np.float64)
-        if weights.shape != (NUM_LANDMARKS,):
-            raise ValueError(f"landmark_weights: shape {weights.shape}, expected [68]")
-        self.point_weights = weights / weights.sum()
         self.expressions = np.asarray(
             landmark_expressions(model.expression_names, model.num_expression)
             if expressions is None else expressions, np.int64)

@@ -10,7 +10,7 @@ by millimetres and rotation by fractions of a radian alike.
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Mapping, Optional
+from typing import Dict, Optional
 
 import keras
 import numpy as np
@@ -18,9 +18,8 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from tfface.encoders import group_scales
+from tfface.face_loss import FaceLoss
 from tfface.layers.renderer import Renderer
-from tfface.loss_weights import DEFAULT_LOSS_WEIGHTS, DEFAULT_REGULARIZATION
-from tfface.model import face_loss_terms
 
 
 @dataclasses.dataclass
@@ -40,17 +39,15 @@ class PhotometricFitter:
     Args:
       renderer: the :class:`Renderer` of the images' size.
       learning_rate: Adam's, in the units of :func:`group_scales`.
-      loss_weights, regularization: default :mod:`tfface.loss_weights`, the
-        shipped encoder's.
+      face_loss: the encoder's (:func:`tfface.face_loss.encoder_loss`);
+        default the shipped encoder's.
     """
 
     def __init__(self, renderer: Renderer, learning_rate: float = 0.02,
-                 loss_weights: Optional[Mapping[str, float]] = None,
-                 regularization: Optional[Mapping[str, float]] = None) -> None:
+                 face_loss: Optional[FaceLoss] = None) -> None:
         self.renderer = renderer
         self.learning_rate = float(learning_rate)
-        self.weights = dict(DEFAULT_LOSS_WEIGHTS if loss_weights is None else loss_weights)
-        self.prior = dict(DEFAULT_REGULARIZATION if regularization is None else regularization)
+        self.face_loss = FaceLoss() if face_loss is None else face_loss
         self.scales = tf.constant(group_scales(renderer.layout))
         self._compiled: Dict[int, tuple] = {}
 
@@ -68,8 +65,8 @@ class PhotometricFitter:
 
         @tf.function(input_signature=signature)
         def terms(image, landmarks, init) -> Dict[str, tf.Tensor]:
-            return face_loss_terms(self.renderer, init + offset * self.scales, image, landmarks,
-                                   self.weights, self.prior)
+            return self.face_loss.of_params(self.renderer, init + offset * self.scales, image,
+                                            landmarks)
 
         @tf.function(input_signature=signature)
         def step(image, landmarks, init) -> Dict[str, tf.Tensor]:
@@ -107,11 +104,9 @@ class PhotometricFitter:
 
 def fit_params(renderer: Renderer, image: np.ndarray, landmarks: np.ndarray,
                init: Optional[np.ndarray] = None, steps: int = 100,
-               learning_rate: float = 0.02,
-               loss_weights: Optional[Mapping[str, float]] = None,
-               regularization: Optional[Mapping[str, float]] = None,
+               learning_rate: float = 0.02, face_loss: Optional[FaceLoss] = None,
                progress: bool = False) -> FitResult:
     """One fit with a new :class:`PhotometricFitter` (it compiles; keep a
     fitter to fit many images of one size)."""
-    return PhotometricFitter(renderer, learning_rate, loss_weights, regularization).fit(
+    return PhotometricFitter(renderer, learning_rate, face_loss).fit(
         image, landmarks, init, steps, progress)

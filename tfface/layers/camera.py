@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Sequence, Tuple
 
 import keras
@@ -10,6 +9,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfface.layers.serialization import PACKAGE
+from tfface.pinhole import (DEFAULT_FACE_FRACTION, DEFAULT_FOV_DEGREES, PinholeCamera,
+                            focal_length)
+from tfface.shapes import check_shape
 
 PROJECTIONS = ("perspective", "weak_perspective")
 
@@ -38,30 +40,6 @@ def rotation_matrix(angles: tf.Tensor) -> tf.Tensor:
     return tf.stack([tf.stack(row, axis=-1) for row in rows], axis=-2)
 
 
-def focal_length(width: int, fov_degrees: float) -> float:
-    """Pinhole focal length in pixels: ``(width / 2) / tan(fov / 2)``."""
-    return (width / 2) / math.tan(math.radians(fov_degrees) / 2)
-
-
-def euler_matrix(angles: np.ndarray) -> np.ndarray:
-    """Numpy :func:`rotation_matrix`: ``[..., 3]`` (pitch, yaw, roll) -> ``[..., 3, 3]``."""
-    a, b, c = np.moveaxis(np.asarray(angles, np.float64), -1, 0)
-    ca, sa, cb, sb, cc, sc = np.cos(a), np.sin(a), np.cos(b), np.sin(b), np.cos(c), np.sin(c)
-    rows = [[cc * cb, cc * sb * sa - sc * ca, cc * sb * ca + sc * sa],
-            [sc * cb, sc * sb * sa + cc * ca, sc * sb * ca - cc * sa],
-            [-sb, cb * sa, cb * ca]]
-    return np.stack([np.stack(row, -1) for row in rows], -2)
-
-
-def euler_from_matrix(matrix: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`rotation_matrix` (numpy), ``[..., 3, 3] -> [..., 3]``."""
-    matrix = np.asarray(matrix, np.float64)
-    yaw = -np.arcsin(np.clip(matrix[..., 2, 0], -1.0, 1.0))
-    pitch = np.arctan2(matrix[..., 2, 1], matrix[..., 2, 2])
-    roll = np.arctan2(matrix[..., 1, 0], matrix[..., 0, 0])
-    return np.stack([pitch, yaw, roll], axis=-1)
-
-
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class Camera(keras.layers.Layer):
     """Pose + projection: model-space vertices -> world, clip space and pixels.
@@ -84,7 +62,8 @@ class Camera(keras.layers.Layer):
     scale [B, 1])`` -> ``(world [B, V, 3], clip [B, V, 4], pixels [B, V, 2])``.
     """
 
-    def __init__(self, image_size: Sequence[int] = (224, 224), fov_degrees: float = 12.6,
+    def __init__(self, image_size: Sequence[int] = (224, 224),
+                 fov_degrees: float = DEFAULT_FOV_DEGREES,
                  distance: float = 1000.0, center: Sequence[float] = (0.0, 0.0, 0.0),
                  projection: str = "perspective", **kwargs) -> None:
         super().__init__(**kwargs)
@@ -97,16 +76,25 @@ class Camera(keras.layers.Layer):
         self.projection = projection
 
     @classmethod
-    def for_model(cls, model, image_size: Sequence[int] = (224, 224), fov_degrees: float = 12.6,
-                  face_fraction: float = 0.6, **kwargs) -> "Camera":
-        """Camera at the distance where the mean face spans ``face_fraction`` of the width."""
-        distance = focal_length(image_size[1], fov_degrees) * model.width / (
-            face_fraction * image_size[1])
-        return cls(image_size, fov_degrees, distance, tuple(model.center.tolist()), **kwargs)
+    def for_model(cls, model, image_size: Sequence[int] = (224, 224),
+                  fov_degrees: float = DEFAULT_FOV_DEGREES,
+                  face_fraction: float = DEFAULT_FACE_FRACTION, **kwargs) -> "Camera":
+        """Camera at the distance where the mean face spans ``face_fraction``
+        of the width (:meth:`tfface.pinhole.PinholeCamera.for_model`)."""
+        placed = PinholeCamera.for_model(model, image_size, fov_degrees, face_fraction)
+        return cls(image_size, fov_degrees, placed.distance, tuple(model.center.tolist()),
+                   **kwargs)
 
     @property
     def focal(self) -> float:
         return focal_length(self.image_size[1], self.fov_degrees)
+
+    @property
+    def pinhole(self) -> PinholeCamera:
+        """This camera as numbers, for code outside the graph."""
+        return PinholeCamera(self.focal, self.distance, self.image_size,
+                             np.asarray(self.center, np.float64),
+                             self.projection == "perspective")
 
     @property
     def near_far(self) -> Tuple[float, float]:
@@ -159,6 +147,10 @@ class Camera(keras.layers.Layer):
                          (height - 1) / 2.0 - self.focal * world[..., 1] / w], axis=-1)
 
     def call(self, vertices, rotation, translation, scale):
+        check_shape(vertices, "Camera: vertices", ("B", "V", 3))
+        check_shape(rotation, "Camera: rotation", ("B", 3))
+        check_shape(translation, "Camera: translation", ("B", 3))
+        check_shape(scale, "Camera: scale", ("B", 1))
         world = self.to_world(vertices, rotation, translation, scale)
         return world, self.to_clip(world), self.to_pixels(world)
 

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from tfface.layers.serialization import PACKAGE, assign, constant_weight
 from tfface.params import FaceParams
+from tfface.shapes import check_shape
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -44,6 +45,7 @@ class MorphableDecoder(keras.layers.Layer):
         return layer
 
     def call(self, params):
+        check_shape(params, "MorphableDecoder: params", ("B", self.layout.size))
         groups = self.layout.split(params)
         shape = (self.mean_shape
                  + tf.matmul(groups["identity"], self.id_basis, transpose_b=True)

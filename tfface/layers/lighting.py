@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from tfface.layers.serialization import PACKAGE
 from tfface.params import COLOR_CHANNELS, SH_COEFFICIENTS
+from tfface.shapes import check_shape
 
 # Real SH normalisation constants, bands l = 0, 1, 2.
 _C0 = 0.5 * math.sqrt(1.0 / math.pi)
@@ -73,11 +74,19 @@ class SphericalHarmonicsLighting(keras.layers.Layer):
         super().__init__(**kwargs)
         self.ambient = float(ambient)
 
-    def call(self, albedo, normals, illumination):
+    def irradiance(self, normals, illumination):
+        """Shading ``[B, V, 3]`` (the colour of a white albedo) of unit
+        ``normals`` ``[B, V, 3]`` under ``illumination`` ``[B, 27]``."""
+        check_shape(normals, "SphericalHarmonicsLighting: normals", ("B", "V", 3))
+        check_shape(illumination, "SphericalHarmonicsLighting: illumination",
+                    ("B", COLOR_CHANNELS * SH_COEFFICIENTS))
         gamma = tf.reshape(illumination, [-1, COLOR_CHANNELS, SH_COEFFICIENTS])
         gamma = gamma + tf.constant([self.ambient] + [0.0] * (SH_COEFFICIENTS - 1))
-        irradiance = tf.einsum("bvk,bck->bvc", irradiance_basis(normals), gamma)
-        return albedo * irradiance
+        return tf.einsum("bvk,bck->bvc", irradiance_basis(normals), gamma)
+
+    def call(self, albedo, normals, illumination):
+        check_shape(albedo, "SphericalHarmonicsLighting: albedo", ("B", "V", COLOR_CHANNELS))
+        return albedo * self.irradiance(normals, illumination)
 
     def compute_output_shape(self, albedo_shape, normals_shape=None, illumination_shape=None):
         return albedo_shape

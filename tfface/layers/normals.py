@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from tfface.layers.serialization import PACKAGE, TriangleTopology, constant_weight
+from tfface.shapes import check_shape
 
 
 def face_normals(vertices: tf.Tensor, triangles: tf.Tensor) -> tf.Tensor:
@@ -61,6 +62,7 @@ class VertexNormals(TriangleTopology, keras.layers.Layer):
 
 
     def call(self, vertices):
+        check_shape(vertices, "VertexNormals: vertices", ("B", "V", 3))
         return vertex_normals(vertices, tf.convert_to_tensor(self.triangles))
 
     def compute_output_shape(self, input_shape):

@@ -34,6 +34,7 @@ from tensorflow_graphics.rendering import interpolate as tfg_interpolate
 from tensorflow_graphics.rendering import splat as tfg_splat
 
 from tfface.layers.serialization import PACKAGE, TriangleTopology, constant_weight
+from tfface.shapes import check_shape
 
 _DEPTH_LEVELS = 2 ** 31 - 1
 _EMPTY = np.iinfo(np.int64).max
@@ -219,6 +220,8 @@ class Rasterizer(TriangleTopology, keras.layers.Layer):
                                       self.cull_backfaces)
 
     def call(self, clip_vertices, attributes):
+        check_shape(clip_vertices, "Rasterizer: clip_vertices", ("B", "V", 4))
+        check_shape(attributes, "Rasterizer: attributes", ("B", "V", "C"))
         triangles = tf.convert_to_tensor(self.triangles)
         triangle_ids = self.triangle_ids(clip_vertices)
         if not self.silhouette_gradients:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import keras
 import tensorflow as tf
@@ -13,6 +13,7 @@ from tfface.layers.lighting import SphericalHarmonicsLighting
 from tfface.layers.normals import VertexNormals
 from tfface.layers.rasterizer import Rasterizer
 from tfface.layers.serialization import PACKAGE
+from tfface.shapes import check_shape
 
 _SUBLAYERS = ("decoder", "normals", "lighting", "camera", "rasterizer")
 
@@ -42,7 +43,7 @@ class Renderer(keras.layers.Layer):
         self.landmark_indices = [int(i) for i in landmark_indices]
         self.layout = decoder.layout
         # Per-vertex work has static shapes: XLA fuses its many small ops.
-        self._vertex_stage = tf.function(self._shade_vertices, jit_compile=True)
+        self._vertex_stage = tf.function(self._per_vertex, jit_compile=True)
 
     @classmethod
     def from_model(cls, model, image_size: Sequence[int] = (224, 224),
@@ -67,36 +68,40 @@ class Renderer(keras.layers.Layer):
     def image_size(self):
         return self.rasterizer.image_size
 
-    def geometry(self, params):
-        """Pose and project without rasterizing.
+    def compute_for_render(self, params) -> Dict[str, tf.Tensor]:
+        """Every per-vertex output of ``params`` ``[B, P]``, from one call
+        (compiled with XLA: per-vertex work has static shapes).
 
-        Returns ``(world [B, V, 3], clip [B, V, 4], pixels [B, V, 2],
-        albedo [B, V, 3], world_normals [B, V, 3])``.
+        Returns a dict: ``vertices`` ``[B, V, 3]`` posed (world space);
+        ``normals`` ``[B, V, 3]`` world-space unit normals; ``albedo``,
+        ``shading`` (irradiance) and lit ``colors = albedo * shading``
+        ``[B, V, 3]``; ``clip`` ``[B, V, 4]``;
+        ``pixels`` ``[B, V, 2]``; ``landmarks2d`` ``[B, 68, 2]`` pixels and
+        ``landmarks3d`` ``[B, 68, 3]`` world space.
         """
+        check_shape(params, "Renderer: params", ("B", self.layout.size))
+        return self._vertex_stage(params)
+
+    def _per_vertex(self, params):
         groups = self.layout.split(params)
         vertices, albedo = self.decoder(params)
         normals = self.camera.rotate_normals(self.normals(vertices), groups["rotation"])
         world, clip, pixels = self.camera(vertices, groups["rotation"], groups["translation"],
                                           groups["scale"])
-        return world, clip, pixels, albedo, normals
-
-    def landmarks(self, params):
-        """Projected 68 landmarks ``[B, 68, 2]`` (pixels) without rendering."""
-        return tf.gather(self.geometry(params)[2], self.landmark_indices, axis=1)
-
-    def _shade_vertices(self, params):
-        world, clip, pixels, albedo, normals = self.geometry(params)
-        colors = self.lighting(albedo, normals, self.layout.split(params)["illumination"])
-        return world, clip, pixels, colors
+        shading = self.lighting.irradiance(normals, groups["illumination"])
+        return {"vertices": world, "normals": normals, "albedo": albedo, "shading": shading,
+                "colors": albedo * shading,
+                "clip": clip, "pixels": pixels,
+                "landmarks2d": tf.gather(pixels, self.landmark_indices, axis=1),
+                "landmarks3d": tf.gather(world, self.landmark_indices, axis=1)}
 
     def call(self, params, background: Optional[tf.Tensor] = None):
-        world, clip, pixels, colors = self._vertex_stage(params)
-        image, mask = self.rasterizer(clip, colors)
+        per_vertex = self.compute_for_render(params)
+        image, mask = self.rasterizer(per_vertex["clip"], per_vertex["colors"])
         if background is not None:
             image = image + (1.0 - mask) * tf.cast(background, image.dtype)
-        return {"image": image, "mask": mask,
-                "landmarks2d": tf.gather(pixels, self.landmark_indices, axis=1),
-                "vertices": world, "colors": colors}
+        return {"image": image, "mask": mask, "landmarks2d": per_vertex["landmarks2d"],
+                "vertices": per_vertex["vertices"], "colors": per_vertex["colors"]}
 
     def get_config(self):
         config = {name: keras.saving.serialize_keras_object(getattr(self, name))

@@ -2,9 +2,9 @@
 
 The prebuilt ``rasterizer_op.so`` in tensorflow-graphics 2021.12.3 does not
 load on TF 2.21 (undefined symbol); its sources still ship in the wheel and
-build with g++ in ~20 s. It is the independent reference for tfface's
-plain-TF visibility pass (``tests/test_rasterizer.py``) and the alternative
-timed beside it in ``benchmarks/render.py``. The library itself never needs a
+build with g++ in ~20 s. It is the alternative timed beside tfface's
+plain-TF visibility pass in ``benchmarks/render.py`` and the independent
+reference that ``tests/test_rasterizer.py`` checks that pass against. The library itself never needs a
 compiler.
 """
 

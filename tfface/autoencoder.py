@@ -1,40 +1,16 @@
-"""FaceAutoencoder: encoder -> FaceParams -> renderer, trained by three losses."""
+"""FaceAutoencoder: encoder -> FaceParams -> renderer, trained by a FaceLoss."""
 
 from __future__ import annotations
 
-from typing import Dict, Mapping, Optional
+from typing import Dict, Optional
 
 import keras
 import tensorflow as tf
 
+from tfface.face_loss import FaceLoss
 from tfface.layers.renderer import Renderer
 from tfface.layers.serialization import PACKAGE
-from tfface.loss_weights import DEFAULT_LOSS_WEIGHTS, DEFAULT_REGULARIZATION
-from tfface.losses import landmark_loss, photometric_loss, regularization_loss
-
-LOSS_TERMS = ("landmark", "photometric", "regularization")
-
-
-def face_loss_terms(renderer: Renderer, params: tf.Tensor, image: tf.Tensor,
-                    landmarks: tf.Tensor, loss_weights: Mapping[str, float],
-                    regularization: Mapping[str, float], landmark_weights=None,
-                    robust_photometric: bool = True) -> Dict[str, tf.Tensor]:
-    """The three losses of rendering ``params`` ``[B, P]`` against ``image``
-    ``[B, S, S, 3]`` (0..255) and ``landmarks`` ``[B, 68, 2]``: unweighted
-    scalar terms and their weighted sum ``loss``. Training and per-image
-    fitting both use it."""
-    target = image / 255.0
-    out = renderer(params, target)
-    size = float(renderer.image_size[1])
-    terms = {
-        "landmark": landmark_loss(out["landmarks2d"], landmarks, size, landmark_weights),
-        "photometric": photometric_loss(out["image"], target, out["mask"],
-                                        robust=robust_photometric),
-        "regularization": regularization_loss(params, renderer.layout, regularization),
-    }
-    terms["loss"] = terms["regularization"] + sum(
-        loss_weights.get(name, 0.0) * terms[name] for name in ("landmark", "photometric"))
-    return terms
+from tfface.shapes import check_shape
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -44,24 +20,18 @@ class FaceAutoencoder(keras.Model):
     ``model.encoder`` is a separate ``keras.Model`` (image ``[B, S, S, 3]``
     RGB 0..255 -> params ``[B, P]``) that prediction and export use alone.
     Data: ``(image, landmarks)`` batches, image ``[B, S, S, 3]`` float 0..255,
-    landmarks ``[B, 68, 2]`` pixels (Keras' ``(x, y)``). ``fit`` tracks ``loss`` and each term ``landmark``,
-    ``photometric``, ``regularization`` (unweighted) as metrics.
+    landmarks ``[B, 68, 2]`` pixels (Keras' ``(x, y)``). ``fit`` tracks ``loss``
+    and each term of ``face_loss`` (unweighted) as metrics.
     """
 
     def __init__(self, encoder: keras.Model, renderer: Renderer,
-                 loss_weights: Optional[Mapping[str, float]] = None,
-                 regularization: Optional[Mapping[str, float]] = None,
-                 landmark_weights=None, robust_photometric: bool = True, **kwargs) -> None:
+                 face_loss: Optional[FaceLoss] = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.encoder = encoder
         self.renderer = renderer
-        self.loss_weights = dict(DEFAULT_LOSS_WEIGHTS if loss_weights is None else loss_weights)
-        self.regularization = dict(DEFAULT_REGULARIZATION if regularization is None
-                                   else regularization)
-        self.landmark_weights = None if landmark_weights is None else \
-            [float(w) for w in landmark_weights]
-        self.robust_photometric = bool(robust_photometric)
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("loss",) + LOSS_TERMS}
+        self.face_loss = FaceLoss() if face_loss is None else face_loss
+        self.trackers = {name: keras.metrics.Mean(name=name)
+                         for name in ("loss",) + self.face_loss.names}
 
     @property
     def metrics(self):
@@ -74,9 +44,10 @@ class FaceAutoencoder(keras.Model):
                       ) -> Dict[str, tf.Tensor]:
         """Unweighted loss terms (scalars) and their weighted sum ``loss``."""
         image = tf.cast(image, tf.float32)
-        return face_loss_terms(self.renderer, self.encoder(image, training=training), image,
-                               landmarks, self.loss_weights, self.regularization,
-                               self.landmark_weights, self.robust_photometric)
+        check_shape(image, "FaceAutoencoder: image", ("B",) + tuple(self.renderer.image_size)
+                    + (3,))
+        return self.face_loss.of_params(self.renderer, self.encoder(image, training=training),
+                                        image, landmarks)
 
     def train_step(self, data):
         image, landmarks, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -108,13 +79,12 @@ class FaceAutoencoder(keras.Model):
         return {**super().get_config(),
                 "encoder": keras.saving.serialize_keras_object(self.encoder),
                 "renderer": keras.saving.serialize_keras_object(self.renderer),
-                "loss_weights": self.loss_weights, "regularization": self.regularization,
-                "landmark_weights": self.landmark_weights,
-                "robust_photometric": self.robust_photometric}
+                "face_loss": keras.saving.serialize_keras_object(self.face_loss)}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
         config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
         config["renderer"] = keras.saving.deserialize_keras_object(config["renderer"])
+        config["face_loss"] = keras.saving.deserialize_keras_object(config["face_loss"])
         return cls(**config)

@@ -1,0 +1,218 @@
+"""FaceLoss: the named loss terms of training and fitting, their weights, their sum.
+
+One list of terms (:data:`TERMS`) drives computing, weighting and logging,
+as in Deep3DFaceRecon; each term calls a pure, hand-checked function of
+:mod:`tfface.losses`. A term owns its keys of a config's ``losses``
+section (its weight under its own name, plus its options), so a new term
+is one class here and one key in :mod:`tfface.config`. The same
+:class:`FaceLoss` trains the encoder (:class:`tfface.autoencoder.FaceAutoencoder`),
+is written into the trained encoder's ``.keras`` file (:func:`save_encoder`)
+and is read back by the photometric and landmark fits (:func:`encoder_loss`),
+so fitting minimises what the encoder was trained on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import zipfile
+from typing import Any, Dict, Mapping, Optional
+
+import keras
+import tensorflow as tf
+
+from tfface.errors import ModelFileError
+from tfface.io_utils import atomic_output
+from tfface.layers.serialization import PACKAGE
+from tfface.loss_weights import (DEFAULT_LANDMARK_EMPHASIS, DEFAULT_LOSS_WEIGHTS,
+                                 DEFAULT_REGULARIZATION)
+from tfface.losses import (default_landmark_weights, landmark_loss, photometric_loss,
+                           regularization_loss)
+from tfface.params import FaceParams
+
+ENCODER_LOSS_ENTRY = "tfface_loss.json"
+"""Name of the FaceLoss config inside a trained encoder's ``.keras`` archive
+(Keras' loader ignores entries it does not know)."""
+
+
+@dataclasses.dataclass
+class LossInputs:
+    """What every term sees: ``params`` ``[B, P]`` of ``layout``, the
+    renderer's outputs ``rendered`` (``image``, ``mask``, ``landmarks2d``),
+    the target ``image`` ``[B, H, W, 3]`` in 0..1, target ``landmarks``
+    ``[B, 68, 2]`` pixels and the render width ``image_size`` pixels."""
+
+    params: tf.Tensor
+    layout: FaceParams
+    rendered: Mapping[str, tf.Tensor]
+    image: tf.Tensor
+    landmarks: tf.Tensor
+    image_size: float
+
+
+class LossTerm:
+    """One named, weighted term. Subclasses set ``name`` (the config key of
+    its weight) and ``OPTIONS`` (its other config keys, also its
+    ``__init__`` keywords) and implement ``__call__(inputs) -> scalar``."""
+
+    name = ""
+    OPTIONS: tuple = ()
+
+    def __init__(self, weight: float) -> None:
+        self.weight = float(weight)
+
+    @property
+    def options(self) -> Dict[str, Any]:
+        return {}
+
+    def __call__(self, inputs: LossInputs) -> tf.Tensor:
+        raise NotImplementedError
+
+
+class LandmarkTerm(LossTerm):
+    """:func:`tfface.losses.landmark_loss`; ``landmark_emphasis`` weighs the
+    nose bridge and inner mouth (:func:`default_landmark_weights`)."""
+
+    name = "landmark"
+    OPTIONS = ("landmark_emphasis",)
+
+    def __init__(self, weight: float = DEFAULT_LOSS_WEIGHTS["landmark"],
+                 landmark_emphasis: float = DEFAULT_LANDMARK_EMPHASIS) -> None:
+        super().__init__(weight)
+        self.emphasis = float(landmark_emphasis)
+        self.point_weights = default_landmark_weights(self.emphasis)
+
+    @property
+    def options(self) -> Dict[str, Any]:
+        return {"landmark_emphasis": self.emphasis}
+
+    def __call__(self, inputs: LossInputs) -> tf.Tensor:
+        return landmark_loss(inputs.rendered["landmarks2d"], inputs.landmarks,
+                             inputs.image_size, self.point_weights)
+
+
+class PhotometricTerm(LossTerm):
+    """:func:`tfface.losses.photometric_loss` over the rendered face region."""
+
+    name = "photometric"
+    OPTIONS = ("robust_photometric",)
+
+    def __init__(self, weight: float = DEFAULT_LOSS_WEIGHTS["photometric"],
+                 robust_photometric: bool = True) -> None:
+        super().__init__(weight)
+        self.robust = bool(robust_photometric)
+
+    @property
+    def options(self) -> Dict[str, Any]:
+        return {"robust_photometric": self.robust}
+
+    def __call__(self, inputs: LossInputs) -> tf.Tensor:
+        return photometric_loss(inputs.rendered["image"], inputs.image, inputs.rendered["mask"],
+                                robust=self.robust)
+
+
+class RegularizationTerm(LossTerm):
+    """:func:`tfface.losses.regularization_loss`: its config value is the
+    per-group weights (``{identity: .., expression: .., albedo: ..}``), its
+    term weight 1."""
+
+    name = "regularization"
+
+    def __init__(self, weight: Optional[Mapping[str, float]] = None) -> None:
+        super().__init__(1.0)
+        self.groups = {k: float(v) for k, v in
+                       (DEFAULT_REGULARIZATION if weight is None else weight).items()}
+
+    def __call__(self, inputs: LossInputs) -> tf.Tensor:
+        return regularization_loss(inputs.params, inputs.layout, self.groups)
+
+
+TERMS = (LandmarkTerm, PhotometricTerm, RegularizationTerm)
+"""Every loss term, in logging order."""
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class FaceLoss:
+    """The weighted sum of :data:`TERMS`, built from a config's ``losses``
+    section (missing keys take the shipped encoder's defaults,
+    :mod:`tfface.loss_weights`).
+
+    ``loss(params, layout, rendered, image, landmarks)`` returns the
+    unweighted scalar terms by name and their weighted sum ``loss``.
+    """
+
+    def __init__(self, section: Optional[Mapping[str, Any]] = None) -> None:
+        section = dict(section or {})
+        self.terms: Dict[str, LossTerm] = {}
+        for term in TERMS:
+            keys = {"weight": section.pop(term.name)} if term.name in section else {}
+            keys.update({key: section.pop(key) for key in term.OPTIONS if key in section})
+            self.terms[term.name] = term(**keys)
+        if section:
+            raise ValueError(f"FaceLoss: unknown keys {sorted(section)}; "
+                             f"terms are {[t.name for t in TERMS]}")
+
+    @property
+    def names(self):
+        """Term names, in :data:`TERMS` order (the logged metrics besides ``loss``)."""
+        return tuple(self.terms)
+
+    def __call__(self, params: tf.Tensor, layout: FaceParams, rendered: Mapping[str, tf.Tensor],
+                 image: tf.Tensor, landmarks: tf.Tensor) -> Dict[str, tf.Tensor]:
+        """Terms of ``params`` ``[B, P]`` rendered as ``rendered`` against
+        ``image`` ``[B, H, W, 3]`` (0..1) and ``landmarks`` ``[B, 68, 2]``."""
+        inputs = LossInputs(params, layout, rendered, image, landmarks,
+                            float(rendered["image"].shape[2]))
+        values = {name: term(inputs) for name, term in self.terms.items()}
+        values["loss"] = tf.add_n([self.terms[n].weight * v for n, v in values.items()])
+        return values
+
+    def of_params(self, renderer, params: tf.Tensor, image: tf.Tensor,
+                  landmarks: tf.Tensor) -> Dict[str, tf.Tensor]:
+        """Render ``params`` ``[B, P]`` with a :class:`tfface.layers.Renderer`
+        over ``image`` ``[B, S, S, 3]`` (0..255, the renderer's size) and
+        return the terms against it and ``landmarks`` ``[B, 68, 2]``: what
+        training and per-image fitting both minimise."""
+        target = image / 255.0
+        return self(params, renderer.layout, renderer(params, target), target, landmarks)
+
+    def section(self) -> Dict[str, Any]:
+        """The config ``losses`` section this loss is built from."""
+        out: Dict[str, Any] = {}
+        for name, term in self.terms.items():
+            out[name] = term.groups if isinstance(term, RegularizationTerm) else term.weight
+            out.update(term.options)
+        return out
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"section": self.section()}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "FaceLoss":
+        return cls(config["section"])
+
+
+def save_encoder(encoder: keras.Model, path: str, loss: FaceLoss) -> None:
+    """Write ``encoder`` to the ``.keras`` file ``path`` (atomically) with the
+    FaceLoss it was trained with inside (:data:`ENCODER_LOSS_ENTRY`)."""
+    with atomic_output(path) as tmp:
+        encoder.save(tmp)
+        with zipfile.ZipFile(tmp, "a") as archive:
+            archive.writestr(ENCODER_LOSS_ENTRY, json.dumps(loss.get_config()))
+
+
+def encoder_loss(path: Optional[str]) -> FaceLoss:
+    """The FaceLoss saved in a ``.keras`` encoder file; the default
+    (the shipped encoder's recipe) for other formats or older files."""
+    if path is None or not str(path).endswith(".keras"):
+        return FaceLoss()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if ENCODER_LOSS_ENTRY not in archive.namelist():
+                return FaceLoss()
+            config = json.loads(archive.read(ENCODER_LOSS_ENTRY))
+        return FaceLoss.from_config(config)
+    except (OSError, zipfile.BadZipFile, ValueError, KeyError, TypeError) as error:
+        raise ModelFileError(f"{path}: its {ENCODER_LOSS_ENTRY} is unreadable "
+                             f"({type(error).__name__}); re-save the encoder with "
+                             "tfface.face_loss.save_encoder") from None
