@@ -123,11 +123,10 @@ def run(args) -> dict:
         rows["landmark fit"]["ms"].append(1e3 * (time.perf_counter() - start))
         faces["landmark fit"] = reconstructor.describe(fit.params, face.aligned, points)
         if args.fit:
-            from tfface.fitting import fit_params
             start = time.perf_counter()
-            result = fit_params(reconstructor.renderer, face.aligned.crop[None].astype(np.float32),
-                                face.aligned.landmarks[None], init=fit.params[None],
-                                steps=args.fit)
+            result = reconstructor.photometric_fitter.fit(  # compiled once, reused
+                face.aligned.crop[None].astype(np.float32), face.aligned.landmarks[None],
+                init=fit.params[None], steps=args.fit)
             rows["photometric"]["ms"].append(1e3 * (time.perf_counter() - start))
             faces["photometric"] = reconstructor.describe(result.params[0], face.aligned, points)
         for stage, found in faces.items():

@@ -1,54 +1,59 @@
-"""Derive the MediaPipe face mesh -> 68 iBUG map on synthetic ICT renders.
+"""Derive the MediaPipe face mesh -> 68 iBUG map from the annotated photos.
 
-Renders photo-like faces of the default model (whose 68 landmark vertices
-are known exactly), runs BlazeFace + the face mesh on each, and prints the
-derived map (:func:`tfface.faces.mesh_map.derive_map`) with its residuals in
-outer-eye-corner distances; paste it into ``tfface/faces/mesh_map.py``.
-``benchmarks/landmarks.py`` measures the map on real photos.
+Runs the MediaPipe landmarker on the human-annotated photos of
+``../shared/faces`` (not benchmark data) and on their mirror images, then
+:func:`tfface.faces.mesh_map.derive_map` (anchors where the annotations fall
+on the mesh's contours, the other points equally spaced between them on the
+frontal face's mesh). Prints the residual per photo and the map; paste it
+into ``tfface/faces/mesh_map.py``. ``benchmarks/landmarks.py`` measures the
+map on AFLW2000-3D.
 
-    python benchmarks/mesh_map.py [COUNT]
+    python benchmarks/mesh_map.py
 """
 
 from __future__ import annotations
 
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-from tfface.data.synthetic import render_synthetic  # noqa: E402
-from tfface.faces.mediapipe import BlazeFaceDetector, FaceMesh, eye_aligned_crop  # noqa: E402
-from tfface.faces.mesh_map import derive_map  # noqa: E402
-from tfface.layers import Renderer  # noqa: E402
-from tfface.morphable import default_model  # noqa: E402
+from tfface.data.folder import read_pts  # noqa: E402
+from tfface.faces import read_image  # noqa: E402
+from tfface.faces.landmarks import MediaPipeLandmarker  # noqa: E402
+from tfface.faces.mesh_map import IBUG_MIRROR, derive_map, ibug68  # noqa: E402
+
+FACES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "faces")
+PHOTOS = ("takeo.ppm", "breakingbad.jpg")
+"""The annotated photos; the first is frontal and gives the arc lengths."""
 
 
-def synthetic_meshes(count: int, seed: int = 7, photo_like: bool = False):
-    """Mesh points and true iBUG points of ``count`` photo-like ICT renders."""
-    renderer = Renderer.from_model(default_model(), (256, 256))
-    data = render_synthetic(renderer, count, seed=seed, photo_like=photo_like)
-    detector, mesh = BlazeFaceDetector(), FaceMesh()
-    meshes, truths = [], []
-    for image, truth in zip(data["image"].astype(np.uint8), data["landmarks"]):
-        found = detector(image)
-        if not found:
-            continue
-        best = max(found, key=lambda d: d.score)
-        points, score = mesh(image, eye_aligned_crop(best.box, *best.keypoints[:2]))
-        if score > 0.5:
-            meshes.append(points)
-            truths.append(truth)
-    return np.array(meshes), np.array(truths)
+def annotated_meshes(folder: str = FACES):
+    """``[(name, mesh [478, 3], human points [68, 2])]`` of each photo and its mirror."""
+    landmarker = MediaPipeLandmarker()
+    samples = []
+    for name in PHOTOS:
+        photo = read_image(os.path.join(folder, name))
+        truth = read_pts(os.path.join(folder, os.path.splitext(name)[0] + ".pts"))
+        mirrored = truth.copy()
+        mirrored[:, 0] = photo.shape[1] - 1 - mirrored[:, 0]
+        for label, image, points in ((name, photo, truth),
+                                     (name + " (mirrored)", photo[:, ::-1].copy(),
+                                      mirrored[IBUG_MIRROR])):
+            face = min(landmarker(image), key=lambda f: np.abs(f.landmarks - points).mean())
+            samples.append((label, face.mesh, points))
+    return samples
 
 
 def main() -> None:
-    found_meshes, found_truths = synthetic_meshes(int(sys.argv[1]) if len(sys.argv) > 1 else 400)
-    derived, error = derive_map(found_meshes, found_truths)
-    print(f"{len(found_meshes)} renders with a face; residual {error.mean():.4f} "
-          f"(jaw {error[:17].mean():.4f}, inner {error[17:].mean():.4f}) eye distances")
-    print("IBUG_FROM_MESH = (" + ", ".join(str(ids) for ids in derived) + ")")
+    samples = annotated_meshes()
+    mapping = derive_map([(mesh, points) for _, mesh, points in samples], samples[0][1])
+    for label, mesh, points in samples:
+        eyes = np.linalg.norm(points[36] - points[45])
+        error = np.linalg.norm(ibug68(mesh, mapping) - points, axis=1).mean() / eyes
+        print(f"{label}: mean error {error:.3f} outer-eye-corner distances")
+    print("IBUG_FROM_MESH = (" + ", ".join(str(entry) for entry in mapping) + ")")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ from tests.conftest import shared_path
 from tfface.faces import read_image
 from tfface.faces.landmarks import MediaPipeLandmarker
 from tfface.faces.mediapipe import (Detection, eye_aligned_crop, ssd_anchors, weighted_nms)
-from tfface.faces.mesh_map import IBUG_FROM_MESH, MESH_VERTICES, derive_map, ibug68
+from tfface.faces.mesh_map import (CONTOUR_SEGMENTS, IBUG_FROM_MESH, IBUG_MIRROR, MESH_VERTICES,
+                                   derive_map, ibug68)
 
 
 @pytest.fixture(scope="module")
@@ -49,16 +50,67 @@ def test_eye_aligned_crop_levels_the_eyes():
     assert np.allclose(centre, [128, 128])
 
 
-def test_mesh_map_is_valid_and_derivable():
+def _chain_of(point):
+    return next(chain for chain, points, _ in CONTOUR_SEGMENTS if point in points)
+
+
+def test_mesh_map_points_lie_on_their_contours():
     assert len(IBUG_FROM_MESH) == 68
-    assert all(1 <= len(ids) <= 3 and all(0 <= i < MESH_VERTICES for i in ids)
-               for ids in IBUG_FROM_MESH)
-    rng = np.random.default_rng(0)
-    meshes = rng.uniform(0, 100, (20, 478, 2))
-    chosen = [(int(i),) for i in rng.choice(MESH_VERTICES, 68, replace=False)]
-    truths = np.stack([ibug68(m, chosen) for m in meshes])  # a known map must be recovered
-    mapping, residual = derive_map(meshes, truths)
-    assert residual.max() < 1e-9 and mapping == chosen
+    for point, (a, b, t) in enumerate(IBUG_FROM_MESH):
+        chain = _chain_of(point)
+        assert chain.index(b) == chain.index(a) + 1 and 0.0 <= t <= 1.0, point
+        assert max(a, b) < MESH_VERTICES
+    assert sorted(IBUG_MIRROR) == list(range(68)) and np.all(IBUG_MIRROR[IBUG_MIRROR] == np.arange(68))
+
+
+def _layout():
+    """A mesh whose open contours are straight lines and whose closed ones
+    (eyelids, lips) are circles, each chain without self-intersections."""
+    mesh = np.zeros((478, 3))
+    for index, (chain, _, _) in enumerate(CONTOUR_SEGMENTS):
+        closed = chain[0] in CONTOUR_SEGMENTS[index + 1][0] if index + 1 < len(CONTOUR_SEGMENTS) \
+            else False
+        lower = index > 0 and chain[-1] == CONTOUR_SEGMENTS[index - 1][0][0]
+        for i, vertex in enumerate(chain):
+            u = i / (len(chain) - 1)
+            if closed or lower:  # upper half circle left->right, lower half right->left
+                angle = np.pi * (1 - u) if closed else -np.pi * u
+                mesh[vertex] = [100 * index + 30 * np.cos(angle), 30 * np.sin(angle), 0.0]
+            else:
+                mesh[vertex] = [100 * index + 60 * u, 5.0 * u ** 2, 0.0]
+    return mesh
+
+
+def test_mesh_map_derivation_places_anchors_and_spaces_the_rest_evenly():
+    mesh = _layout()
+    truth = ibug68(mesh)  # annotations exactly on the contours at the map's places
+    derived = derive_map([(mesh, truth)], mesh)
+    anchors = {k for _, _, ks in CONTOUR_SEGMENTS for k in ks}
+    np.testing.assert_allclose(ibug68(mesh, derived)[sorted(anchors)], truth[sorted(anchors)],
+                               atol=0.05)
+    checked = 0
+    for chain, points, ks in CONTOUR_SEGMENTS:  # between anchors, equal arc lengths
+        steps = np.linalg.norm(np.diff(mesh[list(chain)], axis=0), axis=1)
+        cumulative = np.concatenate([[0], np.cumsum(steps)])
+        place = {k: cumulative[chain.index(a)] + t * steps[chain.index(a)]
+                 for k, (a, b, t) in enumerate(derived) if k in points and a in chain
+                 and chain.index(a) + 1 < len(chain) and chain[chain.index(a) + 1] == b}
+        order = sorted(points.index(k) for k in ks)
+        for i0, i1 in zip(order[:-1], order[1:]):
+            run = [place[points[j]] for j in range(i0, i1 + 1) if points[j] in place]
+            if len(run) == i1 - i0 + 1 and len(run) > 2:
+                np.testing.assert_allclose(np.diff(run), np.diff(run).mean(), atol=0.2)
+                checked += 1
+    assert checked >= 10
+
+
+def test_mesh_map_is_what_its_derivation_gives_on_the_annotated_photos():
+    shared_path("faces", "takeo.pts")
+    from benchmarks.mesh_map import annotated_meshes
+    samples = annotated_meshes()
+    derived = derive_map([(mesh, points) for _, mesh, points in samples], samples[0][1])
+    for (a, b, t), (a2, b2, t2) in zip(derived, IBUG_FROM_MESH):
+        assert (a, b) == (a2, b2) and abs(t - t2) < 0.02
 
 
 def test_finds_both_faces_in_the_group_photo(landmarker):
