@@ -1,7 +1,9 @@
 """Derive the MediaPipe face mesh -> 68 iBUG map from the annotated photos.
 
-Runs the MediaPipe landmarker on the human-annotated photos of
-``../shared/faces`` (not benchmark data) and on their mirror images, then
+Derives the mesh's mirror permutation
+(:func:`tfface.faces.mesh_map.mirror_permutation`) from the faces of the
+photos of ``../shared/faces`` (not benchmark data). Then runs the MediaPipe
+landmarker on the human-annotated photos and on their mirror images, and
 :func:`tfface.faces.mesh_map.derive_map` (anchors where the annotations fall
 on the mesh's contours, the other points equally spaced between them on the
 frontal face's mesh). Prints the residual per photo and the map; paste it
@@ -22,7 +24,9 @@ import numpy as np  # noqa: E402
 from tfface.data.folder import read_pts  # noqa: E402
 from tfface.faces import read_image  # noqa: E402
 from tfface.faces.landmarks import MediaPipeLandmarker  # noqa: E402
-from tfface.faces.mesh_map import IBUG_MIRROR, derive_map, ibug68  # noqa: E402
+from tfface.faces.mediapipe import mesh_crop, mirrored_crop  # noqa: E402
+from tfface.faces.mesh_map import (IBUG_MIRROR, MESH_MIRROR, derive_map, ibug68,  # noqa: E402
+                                   mirror_permutation)
 
 FACES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "faces")
 PHOTOS = ("takeo.ppm", "breakingbad.jpg")
@@ -46,7 +50,24 @@ def annotated_meshes(folder: str = FACES):
     return samples
 
 
+def mirror_pairs(folder: str = FACES):
+    """Per face found in the photos: its mesh, and its mesh predicted on the mirrored crop."""
+    landmarker = MediaPipeLandmarker()
+    pairs = []
+    for name in PHOTOS:
+        photo = read_image(os.path.join(folder, name))
+        for face in landmarker(photo):
+            if face.problem is None:
+                crop = mesh_crop(face.mesh)
+                pairs.append((landmarker.mesh(photo, crop)[0],
+                              landmarker.mesh(photo, mirrored_crop(crop))[0]))
+    return pairs
+
+
 def main() -> None:
+    mirror = mirror_permutation(mirror_pairs())
+    print(f"MESH_MIRROR: {np.sum(mirror != MESH_MIRROR)} entries differ from the shipped one; "
+          f"{np.sum(mirror == np.arange(len(mirror)))} midline vertices")
     samples = annotated_meshes()
     mapping = derive_map([(mesh, points) for _, mesh, points in samples], samples[0][1])
     for label, mesh, points in samples:

@@ -12,9 +12,10 @@ import pytest
 from tests.conftest import shared_path
 from tfface.faces import read_image
 from tfface.faces.landmarks import MediaPipeLandmarker
-from tfface.faces.mediapipe import (Detection, eye_aligned_crop, ssd_anchors, weighted_nms)
-from tfface.faces.mesh_map import (CONTOUR_SEGMENTS, IBUG_FROM_MESH, IBUG_MIRROR, MESH_VERTICES,
-                                   derive_map, ibug68)
+from tfface.faces.mediapipe import (Detection, eye_aligned_crop, mesh_crop, mirrored_crop,
+                                    ssd_anchors, weighted_nms)
+from tfface.faces.mesh_map import (CONTOUR_SEGMENTS, IBUG_FROM_MESH, IBUG_MIRROR, MESH_MIRROR,
+                                   MESH_VERTICES, derive_map, ibug68, mirror_permutation)
 
 
 @pytest.fixture(scope="module")
@@ -145,3 +146,33 @@ def test_tracking_follows_and_recovers_after_a_cut(landmarker):
     found = [len(track(frame)) for frame in frames]
     assert found == [1, 1, 1, 0, 1, 1]
     assert track.detections == 3  # first frame, the cut, after the cut
+
+
+def test_mesh_mirror_swaps_the_sides_and_is_recovered_by_its_derivation():
+    assert np.all(MESH_MIRROR[MESH_MIRROR] == np.arange(478))
+    assert MESH_MIRROR[33] == 263 and MESH_MIRROR[133] == 362 and MESH_MIRROR[61] == 291
+    right_brow, left_brow = CONTOUR_SEGMENTS[1][0], CONTOUR_SEGMENTS[2][0]
+    assert tuple(MESH_MIRROR[list(right_brow)]) == left_brow[::-1]
+    assert MESH_MIRROR[1] == 1 and MESH_MIRROR[152] == 152  # nose tip, chin: on the midline
+    rng = np.random.default_rng(0)
+    points = rng.uniform(0, 100, (478, 2))
+    points[33], points[263] = [30, 40], [70, 40]
+    swapped = np.arange(478)
+    pairs = rng.permutation(478)[:200].reshape(100, 2)
+    swapped[pairs[:, 0]], swapped[pairs[:, 1]] = pairs[:, 1], pairs[:, 0]
+    noisy = points[swapped] + rng.normal(scale=0.01, size=points.shape)
+    np.testing.assert_array_equal(mirror_permutation([(points, noisy)]), swapped)
+
+
+def test_flip_averaged_mesh_agrees_with_the_direct_one(landmarker):
+    photo = read_image(shared_path("faces", "takeo.ppm"))
+    face = landmarker(photo)[0]
+    crop = mesh_crop(face.mesh)
+    direct, _ = landmarker.mesh(photo, crop)
+    mirrored, presence = landmarker.mesh(photo, mirrored_crop(crop))
+    eyes = np.linalg.norm(direct[33, :2] - direct[263, :2])
+    relabelled = np.linalg.norm(mirrored[MESH_MIRROR, :2] - direct[:, :2], axis=1).mean() / eyes
+    unlabelled = np.linalg.norm(mirrored[:, :2] - direct[:, :2], axis=1).mean() / eyes
+    assert presence > 0.9 and relabelled < 0.03 < 0.5 * unlabelled
+    averaged, _ = landmarker.mesh.averaged(photo, crop)
+    np.testing.assert_allclose(averaged, (direct + mirrored[MESH_MIRROR]) / 2, atol=1e-6)

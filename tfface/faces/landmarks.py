@@ -96,10 +96,11 @@ class MediaPipeLandmarker:
 
     def landmarks_in_box(self, image_rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
         """The 68 landmarks ``[68, 2]`` of the face in ``box`` ``[4]``: a crop
-        of the box, then a second, eye-levelled crop from the first mesh."""
+        of the box, then a second, eye-levelled and flip-averaged crop from
+        the first mesh."""
         box = np.asarray(box, np.float64)
         first, _ = self.mesh(image_rgb, self._crops(box)[-1])
-        points, _ = self.mesh(image_rgb, mesh_crop(first))
+        points, _ = self.mesh.averaged(image_rgb, mesh_crop(first))
         return ibug68(points)
 
     @staticmethod
@@ -114,14 +115,15 @@ class MediaPipeLandmarker:
     def _face(self, image_rgb: np.ndarray, crops: List[np.ndarray], score: float
               ) -> Optional[DetectedFace]:
         """The face in the first of ``crops`` where the mesh sees one, refined
-        by a second pass cropped from its own mesh; None when none does."""
+        by a second, flip-averaged pass cropped from its own mesh; None when
+        none does."""
         for crop in crops:
             points, presence = self.mesh(image_rgb, crop)
             if presence >= self.min_presence:
                 break
         else:
             return None
-        refined, presence = self.mesh(image_rgb, mesh_crop(points))
+        refined, presence = self.mesh.averaged(image_rgb, mesh_crop(points))
         if presence >= self.min_presence:
             points = refined
         box = np.concatenate([points[:, :2].min(0), points[:, :2].max(0)])
