@@ -95,6 +95,10 @@ class Renderer(keras.layers.Layer):
                 "landmarks2d": tf.gather(pixels, self.landmark_indices, axis=1),
                 "landmarks3d": tf.gather(world, self.landmark_indices, axis=1)}
 
+    def build(self, params_shape, background_shape=None) -> None:
+        """Nothing to create: the sublayers hold the model's arrays from
+        construction and build on their first call."""
+
     def call(self, params, background: Optional[tf.Tensor] = None):
         per_vertex = self.compute_for_render(params)
         image, mask = self.rasterizer(per_vertex["clip"], per_vertex["colors"])
