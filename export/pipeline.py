@@ -15,6 +15,7 @@ from .converters import to_onnx, to_savedmodel, to_tflite
 from .parity import MESH_TOLERANCE_PCT, format_table, parity_report
 from .signature import describe, embed_tflite_metadata, sidecar_path, write_sidecar
 from tfface.errors import TfFaceError
+from tfface.face_loss import FaceLoss
 from tfface.io_utils import (OUTPUT_MARKER, claim_output_folder, remove_stale_temporaries,
                              replace_entries, write_bytes_atomic, write_json_atomic)
 from tfface.morphable import MorphableModel
@@ -27,7 +28,8 @@ SAVEDMODEL_COMMAND = "export savedmodel"
 
 def export_encoder(encoder: keras.Model, layout: FaceParams, model: MorphableModel, fmt: str,
                    out: str, samples: np.ndarray, int8_io: bool = False,
-                   verbose: bool = True, overwrite: bool = False) -> Dict[str, float]:
+                   verbose: bool = True, overwrite: bool = False,
+                   face_loss: Optional[FaceLoss] = None) -> Dict[str, float]:
     """Convert ``encoder`` to ``fmt``, verify it on ``samples`` and write ``out``.
 
     ``samples`` ``[N, S, S, 3]`` (0..255) serve as the parity inputs and, for
@@ -35,7 +37,8 @@ def export_encoder(encoder: keras.Model, layout: FaceParams, model: MorphableMod
     nothing is left at ``out``; a :class:`TfFaceError` says by how much.
     An existing ``out`` that is not a previous tfface export is refused
     unless ``overwrite``; a SavedModel folder only has its SavedModel
-    entries replaced, never other files in it.
+    entries replaced, never other files in it. ``face_loss`` (the encoder's,
+    :func:`tfface.face_loss.encoder_loss`) goes into the description.
     """
     if fmt not in FORMATS:
         raise TfFaceError(f"unknown export format '{fmt}'; use one of {FORMATS}")
@@ -49,7 +52,8 @@ def export_encoder(encoder: keras.Model, layout: FaceParams, model: MorphableMod
     try:
         staged = os.path.join(staging, os.path.basename(out) or "model")
         description = describe(layout, int(encoder.input_shape[1]), fmt,
-                               int8_io and fmt == "tflite-int8")
+                               int8_io and fmt == "tflite-int8",
+                               None if face_loss is None else face_loss.get_config())
         if fmt.startswith("tflite"):
             variant = fmt.split("-", 1)[1]
             write_bytes_atomic(staged, embed_tflite_metadata(

@@ -12,8 +12,12 @@ from tfface.io_utils import write_json_atomic
 from tfface.params import FaceParams
 
 
-def describe(layout: FaceParams, input_size: int, fmt: str, int8_io: bool = False) -> Dict[str, Any]:
-    """Input/output description of an exported encoder."""
+def describe(layout: FaceParams, input_size: int, fmt: str, int8_io: bool = False,
+             face_loss: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Input/output description of an exported encoder; ``face_loss``: the
+    config of the :class:`tfface.face_loss.FaceLoss` it was trained with,
+    kept under ``"face_loss"`` so fitting can use it
+    (:func:`tfface.face_loss.encoder_loss`)."""
     offsets, groups = 0, []
     for name, size in layout.sizes.items():
         entry: Dict[str, Any] = {"name": name, "offset": offsets, "size": size}
@@ -21,7 +25,7 @@ def describe(layout: FaceParams, input_size: int, fmt: str, int8_io: bool = Fals
             entry["names"] = list(layout.expression_names)
         groups.append(entry)
         offsets += size
-    return {
+    description = {
         "format": fmt,
         "input": {"name": "image", "shape": [1, input_size, input_size, 3],
                   "dtype": "int8" if int8_io else "float32",
@@ -36,6 +40,9 @@ def describe(layout: FaceParams, input_size: int, fmt: str, int8_io: bool = Fals
                                    "scale": "log scale factor",
                                    "illumination": "9 SH coefficients x RGB, r0..r8 g0..g8 b0..b8"}},
     }
+    if face_loss is not None:
+        description["face_loss"] = face_loss
+    return description
 
 
 def sidecar_path(model_path: str) -> str:

@@ -12,6 +12,7 @@ from tests.like_trained import like_trained
 from tfface.export.pipeline import default_samples, export_encoder
 from tfface.encoders import backbone_of, build_encoder
 from tfface.errors import TfFaceError
+from tfface.face_loss import FaceLoss, encoder_loss
 from tfface.params import FaceParams
 from tfface.runtime import load_encoder
 
@@ -47,8 +48,11 @@ def test_like_trained_gives_statistics_and_head_but_keeps_training_settings(demo
 def test_format_round_trip_with_parity(encoder_setup, demo, tmp_path, fmt, path):
     encoder, layout, samples = encoder_setup
     out = str(tmp_path / path)
-    report = export_encoder(encoder, layout, demo, fmt, out, samples, verbose=False)
+    trained_with = FaceLoss({"landmark": 7.0, "landmark_emphasis": 2.0})
+    report = export_encoder(encoder, layout, demo, fmt, out, samples, verbose=False,
+                            face_loss=trained_with)
     assert os.path.exists(out) and sorted(os.listdir(tmp_path)) == sorted([path, path + ".json"])
+    assert encoder_loss(out).section() == trained_with.section()  # fitting finds it
     runtime = load_encoder(out)
     got = runtime.predict(samples[:2])
     want = encoder.predict(samples[:2], verbose=0)

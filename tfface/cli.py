@@ -89,21 +89,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.checkpoint is not None:
         from tfface.training import encoder_from_run
         encoder, autoencoder, model = encoder_from_run(args.checkpoint)
-        layout = autoencoder.renderer.layout
+        layout, face_loss = autoencoder.renderer.layout, autoencoder.face_loss
     else:
         from tfface.runtime import KerasEncoder, load_encoder
         runtime = load_encoder(args.encoder)
         if not isinstance(runtime, KerasEncoder):
             raise TfFaceError(f"{args.encoder}: --encoder must be a .keras encoder")
+        from tfface.face_loss import encoder_loss
         encoder, model = runtime.model, load_model(args.morphable_model)
-        layout = FaceParams.from_model(model)
+        layout, face_loss = FaceParams.from_model(model), encoder_loss(args.encoder)
         if layout.size != encoder.output_shape[-1]:
             raise TfFaceError(f"{args.encoder}: outputs {encoder.output_shape[-1]} params but the "
                               f"morphable model needs {layout.size}; pass --morphable-model")
     samples = default_samples(encoder, args.samples, model=model)
     if args.format != "all":
         export_encoder(encoder, layout, model, args.format, args.out, samples, args.int8_io,
-                       overwrite=args.overwrite)
+                       overwrite=args.overwrite, face_loss=face_loss)
         print(f"wrote {args.out} (+ {args.out}.json)")
         return 0
     from tfface.export import FORMATS
@@ -111,7 +112,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     for fmt in FORMATS:
         suffix = {"onnx": ".onnx", "savedmodel": ""}.get(fmt, ".tflite")
         path = os.path.join(args.out, f"encoder-{fmt}{suffix}")
-        export_encoder(encoder, layout, model, fmt, path, samples, args.int8_io, overwrite=True)
+        export_encoder(encoder, layout, model, fmt, path, samples, args.int8_io, overwrite=True,
+                       face_loss=face_loss)
         print(f"wrote {path} (+ .json)")
     return 0
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import zipfile
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import keras
 import tensorflow as tf
@@ -153,7 +154,7 @@ class FaceLoss:
                              f"terms are {[t.name for t in TERMS]}")
 
     @property
-    def names(self):
+    def names(self) -> Tuple[str, ...]:
         """Term names, in :data:`TERMS` order (the logged metrics besides ``loss``)."""
         return tuple(self.terms)
 
@@ -202,17 +203,29 @@ def save_encoder(encoder: keras.Model, path: str, loss: FaceLoss) -> None:
 
 
 def encoder_loss(path: Optional[str]) -> FaceLoss:
-    """The FaceLoss saved in a ``.keras`` encoder file; the default
-    (the shipped encoder's recipe) for other formats or older files."""
-    if path is None or not str(path).endswith(".keras"):
+    """The FaceLoss an encoder file was trained with: inside a ``.keras``
+    file, or in the JSON description beside an exported one
+    (``tfface export``); the default (the shipped encoder's recipe) when
+    the file carries none."""
+    from tfface.export.signature import sidecar_path
+    if path is None:
         return FaceLoss()
     try:
-        with zipfile.ZipFile(path) as archive:
-            if ENCODER_LOSS_ENTRY not in archive.namelist():
+        if str(path).endswith(".keras"):
+            with zipfile.ZipFile(path) as archive:
+                if ENCODER_LOSS_ENTRY not in archive.namelist():
+                    return FaceLoss()
+                config = json.loads(archive.read(ENCODER_LOSS_ENTRY))
+        else:
+            sidecar = sidecar_path(str(path).rstrip("/"))
+            if not os.path.isfile(sidecar):
                 return FaceLoss()
-            config = json.loads(archive.read(ENCODER_LOSS_ENTRY))
+            with open(sidecar, encoding="utf-8") as handle:
+                config = json.load(handle).get("face_loss")
+            if config is None:
+                return FaceLoss()
         return FaceLoss.from_config(config)
     except (OSError, zipfile.BadZipFile, ValueError, KeyError, TypeError) as error:
-        raise ModelFileError(f"{path}: its {ENCODER_LOSS_ENTRY} is unreadable "
+        raise ModelFileError(f"{path}: its training loss record is unreadable "
                              f"({type(error).__name__}); re-save the encoder with "
-                             "tfface.face_loss.save_encoder") from None
+                             "tfface.face_loss.save_encoder or re-export it") from None
