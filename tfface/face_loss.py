@@ -62,9 +62,9 @@ class LossTerm:
     def __init__(self, weight: float) -> None:
         self.weight = float(weight)
 
-    @property
-    def options(self) -> Dict[str, Any]:
-        return {}
+    def section(self) -> Dict[str, Any]:
+        """This term's keys of the config ``losses`` section."""
+        return {self.name: self.weight}
 
     def __call__(self, inputs: LossInputs) -> tf.Tensor:
         raise NotImplementedError
@@ -83,9 +83,8 @@ class LandmarkTerm(LossTerm):
         self.emphasis = float(landmark_emphasis)
         self.point_weights = default_landmark_weights(self.emphasis)
 
-    @property
-    def options(self) -> Dict[str, Any]:
-        return {"landmark_emphasis": self.emphasis}
+    def section(self) -> Dict[str, Any]:
+        return {**super().section(), "landmark_emphasis": self.emphasis}
 
     def __call__(self, inputs: LossInputs) -> tf.Tensor:
         return landmark_loss(inputs.rendered["landmarks2d"], inputs.landmarks,
@@ -103,9 +102,8 @@ class PhotometricTerm(LossTerm):
         super().__init__(weight)
         self.robust = bool(robust_photometric)
 
-    @property
-    def options(self) -> Dict[str, Any]:
-        return {"robust_photometric": self.robust}
+    def section(self) -> Dict[str, Any]:
+        return {**super().section(), "robust_photometric": self.robust}
 
     def __call__(self, inputs: LossInputs) -> tf.Tensor:
         return photometric_loss(inputs.rendered["image"], inputs.image, inputs.rendered["mask"],
@@ -123,6 +121,9 @@ class RegularizationTerm(LossTerm):
         super().__init__(1.0)
         self.groups = {k: float(v) for k, v in
                        (DEFAULT_REGULARIZATION if weight is None else weight).items()}
+
+    def section(self) -> Dict[str, Any]:
+        return {self.name: self.groups}
 
     def __call__(self, inputs: LossInputs) -> tf.Tensor:
         return regularization_loss(inputs.params, inputs.layout, self.groups)
@@ -179,11 +180,8 @@ class FaceLoss:
 
     def section(self) -> Dict[str, Any]:
         """The config ``losses`` section this loss is built from."""
-        out: Dict[str, Any] = {}
-        for name, term in self.terms.items():
-            out[name] = term.groups if isinstance(term, RegularizationTerm) else term.weight
-            out.update(term.options)
-        return out
+        return {key: value for term in self.terms.values()
+                for key, value in term.section().items()}
 
     def get_config(self) -> Dict[str, Any]:
         return {"section": self.section()}

@@ -31,6 +31,7 @@ from typing import List, Tuple
 import cv2
 import numpy as np
 
+from tfface.faces.align import compose_transforms
 from tfface.faces.mesh_map import MESH_MIRROR
 
 ASSETS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "assets", "mediapipe")
@@ -218,8 +219,7 @@ class FaceMesh:
 def mirrored_crop(transform: np.ndarray) -> np.ndarray:
     """The crop ``[2, 3]`` of ``transform`` ``[2, 3]``, mirrored left-right."""
     flip = np.array([[-1.0, 0.0, MESH_SIZE - 1], [0.0, 1.0, 0.0]])
-    return np.concatenate([flip[:, :2] @ transform[:, :2],
-                           (flip[:, :2] @ transform[:, 2] + flip[:, 2])[:, None]], 1)
+    return compose_transforms(flip, transform)
 
 
 MESH_EYE_CORNERS = (33, 263)

@@ -14,7 +14,6 @@ import multiprocessing
 import os
 from typing import Any, Dict, List, Optional, Sequence
 
-import numpy as np
 from tqdm import tqdm
 
 from tfface.config import DEFAULT_MODEL_NAME
