@@ -104,6 +104,31 @@ def test_aflw_pose_convention_on_our_renders():
         assert np.allclose(matrix, Rotation.from_euler("xyz", p[rotation]).as_matrix(), atol=1e-9)
 
 
+def test_aflw_reader_converts_points_and_finds_subset_files(tmp_path, monkeypatch):
+    """The reader's 1-based -> 0-based conversion and both ways of naming a
+    subset: a name inside the dataset folder, or a path from the working
+    directory (as typed on the command line)."""
+    import json
+
+    from tfface.evaluation import aflw2000
+    folder = tmp_path / "aflw"
+    folder.mkdir()
+    entry = {"image": "image00002.jpg", "pts68_3d": [[1.0, 2.0, 5.0]] * 68,
+             "pts68_reannotated_2d": [[3.0, 4.0]] * 68, "roi_box_3ddfa": [0, 0, 10, 10],
+             "pose_raw_deg": {"yaw": 1.0, "pitch": 2.0, "roll": 3.0},
+             "excluded_by_abs_raw_angle_gt_99": True, "yaw_bin_3ddfa": 2}
+    (folder / "gt.json").write_text(json.dumps({"images": {"image00002": entry,
+                                                           "image00004": entry}}))
+    (folder / "inside.txt").write_text("image00004.jpg\n")
+    (tmp_path / "mine.txt").write_text("image00002.jpg\n\n")
+    monkeypatch.chdir(tmp_path)
+    assert [i["stem"] for i in aflw2000(str(folder))] == ["image00002", "image00004"]
+    assert [i["stem"] for i in aflw2000(str(folder), "inside.txt")] == ["image00004"]
+    item, = aflw2000(str(folder), "mine.txt")
+    assert item["stem"] == "image00002" and item["path"] == str(folder / "image00002.jpg")
+    assert np.allclose(item["pts"], [0.0, 1.0]) and np.allclose(item["reannotated"], [3.0, 4.0])
+    assert not item["pose_valid"] and item["yaw_bin"] == 2
+
 def test_eval_photos_pose_and_landmarks_within_bounds():
     """Five AFLW2000-3D photos with the dataset's landmarks through encoder +
     landmark fit: pose MAE and NME within bounds (measured on these five with

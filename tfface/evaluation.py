@@ -68,14 +68,15 @@ def aflw2000(folder: str, subset: Optional[str] = None,
     ``stem``, ``path``, ``pts`` (original 68, ``[68, 2]``), ``reannotated``
     ``[68, 2]``, ``box`` (3DDFA's crop box ``[4]``), ``pose`` (raw degrees),
     ``pose_valid`` (not among the 31 images with an angle beyond 99 deg),
-    ``yaw_bin`` (0/1/2). ``subset``: a file of image names (e.g.
-    ``subset_150.txt``)."""
+    ``yaw_bin`` (0/1/2). ``subset``: a file of image names, as a path
+    (absolute or from the working directory) or a name inside ``folder``
+    (e.g. ``subset_150.txt``)."""
     with open(os.path.join(folder, "gt.json"), encoding="utf-8") as handle:
         images = json.load(handle)["images"]
     stems = sorted(images)
     if subset is not None:
-        with open(os.path.join(folder, subset) if not os.path.isabs(subset) else subset,
-                  encoding="utf-8") as handle:
+        path = subset if os.path.isfile(subset) else os.path.join(folder, subset)
+        with open(path, encoding="utf-8") as handle:
             stems = [os.path.splitext(line.strip())[0] for line in handle if line.strip()]
     items = []
     for stem in stems[:limit]:
