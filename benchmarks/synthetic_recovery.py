@@ -92,6 +92,9 @@ def main() -> None:
     parser.add_argument("--photometric-weight", type=float, default=1.0)
     parser.add_argument("--landmark-emphasis", type=float, default=1.0,
                         help="weight of the nose bridge and inner mouth points (others 1)")
+    parser.add_argument("--shape-weight", type=float, default=0.0,
+                        help="weight of the supervised shape term (true params of the "
+                             "synthetic training faces)")
     parser.add_argument("--fit", type=int, default=0, metavar="N",
                         help="also report the errors after N fitting steps from the encoder's "
                         "output (tfface reconstruct --fit N)")
@@ -121,7 +124,7 @@ def main() -> None:
     if runtime is None:
         face_loss = FaceLoss({
             "landmark": args.landmark_weight, "landmark_emphasis": args.landmark_emphasis,
-            "photometric": args.photometric_weight,
+            "photometric": args.photometric_weight, "shape": args.shape_weight,
             "regularization": {g: args.regularization for g in ("identity", "expression",
                                                                 "albedo")}})
         autoencoder = FaceAutoencoder(build_encoder(layout, input_size=args.size), renderer,
@@ -149,7 +152,8 @@ def main() -> None:
         "image_size": args.size, "train_faces": args.train, "test_faces": args.test,
         "regularization": args.regularization, "landmark_weight": args.landmark_weight,
         "photometric_weight": args.photometric_weight,
-        "landmark_emphasis": args.landmark_emphasis, "steps": limit.steps,
+        "landmark_emphasis": args.landmark_emphasis, "shape_weight": args.shape_weight,
+        "steps": limit.steps,
         "train_seconds": round(train_s, 1), "face_region_vertices": int(len(face_region(model))),
         "face_width": model.width, **{name: errors for name, errors in runs.items()},
     }

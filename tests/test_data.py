@@ -44,6 +44,26 @@ def test_augmentation_moves_landmarks_with_the_image():
         assert np.hypot(x - moved[0, 0], y - moved[0, 1]) <= 1.5
 
 
+def test_synthetic_arrays_carry_their_true_params_through_augmentation():
+    """Arrays with ``params`` batch as ``(image, (landmarks, params))``:
+    augmentation moves image and landmarks alike (as without params) and
+    leaves the params, the face's true shape, as they were."""
+    from tfface.data.pipeline import arrays_dataset
+    rng = np.random.default_rng(0)
+    arrays = {"image": rng.uniform(0, 255, (4, 32, 32, 3)).astype(np.float32),
+              "landmarks": rng.uniform(0, 31, (4, 68, 2)).astype(np.float32),
+              "params": np.arange(4 * 5, dtype=np.float32).reshape(4, 5)}
+    image, (landmarks, params) = next(iter(arrays_dataset(arrays, 4, seed=1, augment=True,
+                                                          shuffle=False, repeat=False)))
+    without = {k: v for k, v in arrays.items() if k != "params"}
+    plain_image, plain_landmarks = next(iter(arrays_dataset(without, 4, seed=1, augment=True,
+                                                            shuffle=False, repeat=False)))
+    np.testing.assert_array_equal(params.numpy(), arrays["params"])
+    np.testing.assert_allclose(landmarks.numpy(), plain_landmarks.numpy(), atol=1e-5)
+    np.testing.assert_allclose(image.numpy(), plain_image.numpy(), atol=1e-3)
+    assert np.abs(landmarks.numpy() - arrays["landmarks"]).max() > 0.1  # augmented
+
+
 def test_pts_files_count_pixels_from_one(tmp_path):
     """300-W's convention (menpo's too): the top-left pixel centre is (1, 1)."""
     points = np.arange(136, dtype=float).reshape(68, 2) / 4

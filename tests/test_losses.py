@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from tfface.losses import (default_landmark_weights, landmark_loss, photometric_loss,
-                           regularization_loss)
+                           regularization_loss, shape_loss)
 from tfface.params import FaceParams
 
 
@@ -43,6 +43,48 @@ def test_regularization_loss_hand_values():
         regularization_loss(params, layout, {"pose": 1.0})
 
 
+def test_shape_loss_hand_values():
+    target = np.zeros((2, 3, 3), np.float32)
+    vertices = target.copy()
+    vertices[0, 0] = [3.0, 4.0, 0.0]   # 5 units off
+    vertices[1, 2] = [0.0, 0.0, 10.0]  # 10 units off
+    loss = shape_loss(vertices, target, scale=2.0).numpy()
+    assert loss == pytest.approx((25 / 4 + 100 / 4) / 6, rel=1e-6)
+    with pytest.raises(ValueError, match="shape_loss: target"):
+        shape_loss(vertices, target[:, :, :2], 1.0)
+
+
+def test_shape_term_compares_model_space_shapes_with_the_truth(small_model):
+    """The shape term against the numpy model: pose, light and albedo do not
+    count, identity and expression do; weighted into ``loss``."""
+    from tfface.face_loss import FaceLoss
+    from tfface.layers import Renderer
+    renderer = Renderer.from_model(small_model, (16, 16))
+    layout = renderer.layout
+    rng = np.random.default_rng(3)
+    truth = rng.normal(size=(2, layout.size)).astype(np.float32) * 0.3
+    predicted = truth.copy()
+    for group in ("rotation", "translation", "illumination", "albedo"):
+        predicted[:, layout.slices[group]] += 0.2  # not shape: costs nothing
+    predicted[:, layout.slices["identity"]] += [[0.5, 0, 0, 0], [0, 0, -1.0, 0]]
+    predicted[:, layout.slices["expression"]] += [[0, 0.3, 0], [0, 0, 0]]
+    want = np.mean([np.mean(np.sum((small_model.shape(p[layout.slices["identity"]],
+                                                      p[layout.slices["expression"]])
+                                    - small_model.shape(t[layout.slices["identity"]],
+                                                        t[layout.slices["expression"]])) ** 2, 1))
+                    for p, t in zip(predicted, truth)]) / small_model.width ** 2
+    image = np.zeros((2, 16, 16, 3), np.float32)
+    landmarks = np.zeros((2, 68, 2), np.float32)
+    loss = FaceLoss({"shape": 50.0, "landmark": 0.0, "photometric": 0.0,
+                     "regularization": {}})
+    terms = loss.of_params(renderer, predicted, image, landmarks, truth)
+    assert float(terms["shape"]) == pytest.approx(want, rel=1e-4)
+    assert float(terms["loss"]) == pytest.approx(50.0 * want, rel=1e-4)
+    assert float(loss.of_params(renderer, truth, image, landmarks, truth)["shape"]) == \
+        pytest.approx(0.0, abs=1e-9)
+    assert float(loss.of_params(renderer, predicted, image, landmarks)["shape"]) == 0.0
+
+
 def _render_inputs(seed=0):
     rng = np.random.default_rng(seed)
     layout = FaceParams(identity=2, expression=1, albedo=1)
@@ -58,7 +100,8 @@ def _render_inputs(seed=0):
 def test_face_loss_is_the_weighted_sum_of_the_pure_terms():
     from tfface.face_loss import FaceLoss
     section = {"landmark": 300.0, "landmark_emphasis": 4.0, "photometric": 2.0,
-               "robust_photometric": False, "regularization": {"identity": 0.5, "albedo": 0.1}}
+               "robust_photometric": False, "regularization": {"identity": 0.5, "albedo": 0.1},
+               "shape": 3.0}
     loss = FaceLoss(section)
     params, layout, rendered, image, landmarks = _render_inputs()
     terms = {k: float(v) for k, v in loss(params, layout, rendered, image, landmarks).items()}
@@ -68,7 +111,8 @@ def test_face_loss_is_the_weighted_sum_of_the_pure_terms():
                                                   robust=False)),
             "regularization": float(regularization_loss(params, layout,
                                                         {"identity": 0.5, "albedo": 0.1}))}
-    assert loss.names == ("landmark", "photometric", "regularization")
+    assert loss.names == ("landmark", "photometric", "regularization", "shape")
+    assert terms["shape"] == 0.0  # no true face given (photos)
     for name, value in want.items():
         assert terms[name] == pytest.approx(value, rel=1e-6)
     assert terms["loss"] == pytest.approx(300 * want["landmark"] + 2 * want["photometric"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import keras
 import tensorflow as tf
@@ -20,7 +20,9 @@ class FaceAutoencoder(keras.Model):
     ``model.encoder`` is a separate ``keras.Model`` (image ``[B, S, S, 3]``
     RGB 0..255 -> params ``[B, P]``) that prediction and export use alone.
     Data: ``(image, landmarks)`` batches, image ``[B, S, S, 3]`` float 0..255,
-    landmarks ``[B, 68, 2]`` pixels (Keras' ``(x, y)``). ``fit`` tracks ``loss``
+    landmarks ``[B, 68, 2]`` pixels (Keras' ``(x, y)``), or
+    ``(image, (landmarks, params))`` where the true params ``[B, P]`` are
+    known (synthetic faces: the ``shape`` term). ``fit`` tracks ``loss``
     and each term of ``face_loss`` (unweighted) as metrics.
     """
 
@@ -40,19 +42,19 @@ class FaceAutoencoder(keras.Model):
     def call(self, image, training: bool = False):
         return self.encoder(image, training=training)
 
-    def compute_terms(self, image: tf.Tensor, landmarks: tf.Tensor, training: bool = False
-                      ) -> Dict[str, tf.Tensor]:
+    def compute_terms(self, image: tf.Tensor, landmarks: tf.Tensor, training: bool = False,
+                      target_params: Optional[tf.Tensor] = None) -> Dict[str, tf.Tensor]:
         """Unweighted loss terms (scalars) and their weighted sum ``loss``."""
         image = tf.cast(image, tf.float32)
         check_shape(image, "FaceAutoencoder: image", ("B",) + tuple(self.renderer.image_size)
                     + (3,))
         return self.face_loss.of_params(self.renderer, self.encoder(image, training=training),
-                                        image, landmarks)
+                                        image, landmarks, target_params)
 
     def train_step(self, data):
-        image, landmarks, _ = keras.utils.unpack_x_y_sample_weight(data)
+        image, labels = _unpack(data)
         with tf.GradientTape() as tape:
-            terms = self.compute_terms(image, landmarks, training=True)
+            terms = self.compute_terms(image, labels[0], True, *labels[1:])
             # Gradients are summed over replicas: scale so the step uses the mean.
             scaled = terms["loss"] / tf.distribute.get_strategy().num_replicas_in_sync
         variables = self.encoder.trainable_variables
@@ -67,8 +69,8 @@ class FaceAutoencoder(keras.Model):
         return self._update_trackers(terms)
 
     def test_step(self, data):
-        image, landmarks, _ = keras.utils.unpack_x_y_sample_weight(data)
-        return self._update_trackers(self.compute_terms(image, landmarks))
+        image, labels = _unpack(data)
+        return self._update_trackers(self.compute_terms(image, labels[0], False, *labels[1:]))
 
     def _update_trackers(self, terms):
         for name, tracker in self.trackers.items():
@@ -88,3 +90,10 @@ class FaceAutoencoder(keras.Model):
         config["renderer"] = keras.saving.deserialize_keras_object(config["renderer"])
         config["face_loss"] = keras.saving.deserialize_keras_object(config["face_loss"])
         return cls(**config)
+
+
+def _unpack(data) -> Tuple[tf.Tensor, tuple]:
+    """``(image, landmarks)`` or ``(image, (landmarks, params))`` batches ->
+    ``(image, (landmarks,))`` or ``(image, (landmarks, params))``."""
+    image, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+    return image, tuple(labels) if isinstance(labels, (tuple, list)) else (labels,)

@@ -44,6 +44,8 @@ DEFAULTS: Dict[str, Any] = {
         "photometric": DEFAULT_LOSS_WEIGHTS["photometric"],
         "robust_photometric": True,
         "regularization": dict(DEFAULT_REGULARIZATION),
+        # supervised shape error where the true face is known (synthetic data)
+        "shape": DEFAULT_LOSS_WEIGHTS["shape"],
     },
     "optimizer": {"learning_rate": 1.0e-3, "schedule": "cosine"},
     "schedule": {"steps": 1000, "checkpoint_every": 100, "log_every": 20,

@@ -28,7 +28,7 @@ from tfface.layers.serialization import PACKAGE
 from tfface.loss_weights import (DEFAULT_LANDMARK_EMPHASIS, DEFAULT_LOSS_WEIGHTS,
                                  DEFAULT_REGULARIZATION)
 from tfface.losses import (default_landmark_weights, landmark_loss, photometric_loss,
-                           regularization_loss)
+                           regularization_loss, shape_loss)
 from tfface.params import FaceParams
 
 ENCODER_LOSS_ENTRY = "tfface_loss.json"
@@ -41,7 +41,10 @@ class LossInputs:
     """What every term sees: ``params`` ``[B, P]`` of ``layout``, the
     renderer's outputs ``rendered`` (``image``, ``mask``, ``landmarks2d``),
     the target ``image`` ``[B, H, W, 3]`` in 0..1, target ``landmarks``
-    ``[B, 68, 2]`` pixels and the render width ``image_size`` pixels."""
+    ``[B, 68, 2]`` pixels and the render width ``image_size`` pixels; where
+    the true face is known (synthetic data), its ``target_params`` ``[B, P]``
+    and the renderer's ``decoder`` (:class:`tfface.layers.MorphableDecoder`)
+    to compare shapes with."""
 
     params: tf.Tensor
     layout: FaceParams
@@ -49,6 +52,8 @@ class LossInputs:
     image: tf.Tensor
     landmarks: tf.Tensor
     image_size: float
+    target_params: Optional[tf.Tensor] = None
+    decoder: Any = None
 
 
 class LossTerm:
@@ -129,7 +134,31 @@ class RegularizationTerm(LossTerm):
         return regularization_loss(inputs.params, inputs.layout, self.groups)
 
 
-TERMS = (LandmarkTerm, PhotometricTerm, RegularizationTerm)
+class ShapeTerm(LossTerm):
+    """:func:`tfface.losses.shape_loss` between the predicted and the true
+    model-space shape (identity + expression, before pose), in units of the
+    mean face's width; zero for data without a true face (photos). Pose is
+    not supervised: augmentation moves the image, not the true params."""
+
+    name = "shape"
+
+    def __init__(self, weight: float = DEFAULT_LOSS_WEIGHTS["shape"]) -> None:
+        super().__init__(weight)
+
+    def __call__(self, inputs: LossInputs) -> tf.Tensor:
+        if inputs.target_params is None:
+            return tf.zeros([])
+        if inputs.decoder is None:
+            raise ValueError("ShapeTerm: target_params given without the decoder to compare "
+                             "shapes with")
+        vertices = inputs.decoder(inputs.params)[0]
+        target = inputs.decoder(tf.cast(inputs.target_params, inputs.params.dtype))[0]
+        mean = tf.reshape(inputs.decoder.mean_shape, [-1, 3])
+        width = tf.reduce_max(mean[:, 0]) - tf.reduce_min(mean[:, 0])
+        return shape_loss(vertices, target, width)
+
+
+TERMS = (LandmarkTerm, PhotometricTerm, RegularizationTerm, ShapeTerm)
 """Every loss term, in logging order."""
 
 
@@ -140,7 +169,8 @@ class FaceLoss:
     :mod:`tfface.loss_weights`).
 
     ``loss(params, layout, rendered, image, landmarks)`` returns the
-    unweighted scalar terms by name and their weighted sum ``loss``.
+    unweighted scalar terms by name and their weighted sum ``loss``
+    (``target_params`` and ``decoder`` where the true face is known).
     """
 
     def __init__(self, section: Optional[Mapping[str, Any]] = None) -> None:
@@ -160,23 +190,28 @@ class FaceLoss:
         return tuple(self.terms)
 
     def __call__(self, params: tf.Tensor, layout: FaceParams, rendered: Mapping[str, tf.Tensor],
-                 image: tf.Tensor, landmarks: tf.Tensor) -> Dict[str, tf.Tensor]:
+                 image: tf.Tensor, landmarks: tf.Tensor, target_params: Optional[tf.Tensor] = None,
+                 decoder=None) -> Dict[str, tf.Tensor]:
         """Terms of ``params`` ``[B, P]`` rendered as ``rendered`` against
-        ``image`` ``[B, H, W, 3]`` (0..1) and ``landmarks`` ``[B, 68, 2]``."""
+        ``image`` ``[B, H, W, 3]`` (0..1), ``landmarks`` ``[B, 68, 2]`` and,
+        where known, the true ``target_params`` ``[B, P]`` (with the
+        renderer's ``decoder``)."""
         inputs = LossInputs(params, layout, rendered, image, landmarks,
-                            float(rendered["image"].shape[2]))
+                            float(rendered["image"].shape[2]), target_params, decoder)
         values = {name: term(inputs) for name, term in self.terms.items()}
         values["loss"] = tf.add_n([self.terms[n].weight * v for n, v in values.items()])
         return values
 
-    def of_params(self, renderer, params: tf.Tensor, image: tf.Tensor,
-                  landmarks: tf.Tensor) -> Dict[str, tf.Tensor]:
+    def of_params(self, renderer, params: tf.Tensor, image: tf.Tensor, landmarks: tf.Tensor,
+                  target_params: Optional[tf.Tensor] = None) -> Dict[str, tf.Tensor]:
         """Render ``params`` ``[B, P]`` with a :class:`tfface.layers.Renderer`
         over ``image`` ``[B, S, S, 3]`` (0..255, the renderer's size) and
-        return the terms against it and ``landmarks`` ``[B, 68, 2]``: what
-        training and per-image fitting both minimise."""
+        return the terms against it, ``landmarks`` ``[B, 68, 2]`` and the
+        true ``target_params`` ``[B, P]`` where known: what training and
+        per-image fitting both minimise."""
         target = image / 255.0
-        return self(params, renderer.layout, renderer(params, target), target, landmarks)
+        return self(params, renderer.layout, renderer(params, target), target, landmarks,
+                    target_params, renderer.decoder)
 
     def section(self) -> Dict[str, Any]:
         """The config ``losses`` section this loss is built from."""

@@ -89,3 +89,22 @@ def regularization_loss(params: tf.Tensor, layout: FaceParams,
             raise ValueError(f"regularization: unknown group '{name}'")
         total += weight * tf.reduce_sum(tf.square(groups[name]), -1)
     return tf.reduce_mean(total)
+
+
+def shape_loss(vertices: tf.Tensor, target: tf.Tensor, scale: float) -> tf.Tensor:
+    """Mean squared vertex distance between two model-space shapes, in units
+    of ``scale`` (e.g. the mean face's width): supervision where the true
+    shape is known (synthetic faces).
+
+    Args:
+      vertices: predicted ``[B, V, 3]`` (before pose).
+      target: true ``[B, V, 3]``.
+      scale: length unit, in the vertices' units.
+
+    Returns:
+      Scalar ``mean_{b,v} |vertices - target|^2 / scale^2``.
+    """
+    check_shape(vertices, "shape_loss: vertices", ("B", "V", 3))
+    check_shape(target, "shape_loss: target", ("B", "V", 3))
+    squared = tf.reduce_sum(tf.square((vertices - target) / scale), -1)
+    return tf.reduce_mean(squared)

@@ -58,7 +58,9 @@ def build_model(config: Dict[str, Any]) -> FaceAutoencoder:
 
 
 def build_dataset(config: Dict[str, Any], renderer: Renderer) -> tf.data.Dataset:
-    """Global-batch ``(image, landmarks)`` dataset for the configured source."""
+    """Global-batch ``(image, landmarks)`` dataset for the configured source
+    (``(image, (landmarks, params))`` for synthetic faces, whose true params
+    the ``shape`` loss term compares with)."""
     data = config["data"]
     size = renderer.image_size[0]
     if data["source"] == "tfrecord":
@@ -142,7 +144,8 @@ def train(config: Dict[str, Any], verbose: bool = True,
     total = int(schedule["steps"])
     dataset = build_dataset(config, model.renderer).skip(int(step.numpy()))
     preview = next(iter(dataset.take(1)))
-    preview = (preview[0][:4].numpy(), preview[1][:4].numpy())
+    labels = preview[1][0] if isinstance(preview[1], tuple) else preview[1]
+    preview = (preview[0][:4].numpy(), labels[:4].numpy())
     iterator = iter(strategy.experimental_distribute_dataset(dataset))
     model.make_train_function()
     train_function = model.train_function

@@ -13,11 +13,15 @@ from tfface.data.augment import augment as augment_fn
 def arrays_dataset(arrays: Dict[str, np.ndarray], batch_size: int, seed: int = 0,
                    augment: bool = False, shuffle: bool = True,
                    repeat: bool = True) -> tf.data.Dataset:
-    """``(image [B, S, S, 3] 0..255, landmarks [B, 68, 2])`` batches from arrays.
+    """``(image [B, S, S, 3] 0..255, landmarks [B, 68, 2])`` batches from
+    arrays; ``(image, (landmarks, params [B, P]))`` where ``arrays`` has the
+    true ``params`` (synthetic faces).
 
     Shuffling and augmentation are deterministic for a given ``seed``.
     """
-    data = tf.data.Dataset.from_tensor_slices((arrays["image"], arrays["landmarks"]))
+    labels = ((arrays["landmarks"], arrays["params"]) if "params" in arrays
+              else arrays["landmarks"])
+    data = tf.data.Dataset.from_tensor_slices((arrays["image"], labels))
     if shuffle:
         data = data.shuffle(len(arrays["image"]), seed=seed, reshuffle_each_iteration=True)
     if repeat:
@@ -27,10 +31,17 @@ def arrays_dataset(arrays: Dict[str, np.ndarray], batch_size: int, seed: int = 0
 
 def augment_and_batch(data: tf.data.Dataset, batch_size: int, seed: int,
                       augment: bool) -> tf.data.Dataset:
-    """Optionally augment ``(image, landmarks)`` elements (seeded by their
-    index), then batch (dropping the remainder) and prefetch."""
+    """Optionally augment ``(image, landmarks)`` or ``(image, (landmarks,
+    params))`` elements (seeded by their index; a similarity transform moves
+    image and landmarks, not the face's shape), then batch (dropping the
+    remainder) and prefetch."""
     if augment:
-        data = data.enumerate().map(
-            lambda i, pair: augment_fn(pair[0], pair[1], tf.stack([tf.cast(i, tf.int32), seed])),
-            num_parallel_calls=tf.data.AUTOTUNE)
+        def augmented(index, element):
+            image, labels = element
+            landmarks = labels[0] if isinstance(labels, tuple) else labels
+            image, landmarks = augment_fn(image, landmarks,
+                                          tf.stack([tf.cast(index, tf.int32), seed]))
+            return image, (landmarks,) + labels[1:] if isinstance(labels, tuple) else landmarks
+
+        data = data.enumerate().map(augmented, num_parallel_calls=tf.data.AUTOTUNE)
     return data.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
