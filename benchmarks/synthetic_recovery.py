@@ -92,7 +92,7 @@ def main() -> None:
     parser.add_argument("--photometric-weight", type=float, default=1.0)
     parser.add_argument("--landmark-emphasis", type=float, default=1.0,
                         help="weight of the nose bridge and inner mouth points (others 1)")
-    parser.add_argument("--shape-weight", type=float, default=0.0,
+    parser.add_argument("--shape-weight", type=float, default=1000.0,
                         help="weight of the supervised shape term (true params of the "
                              "synthetic training faces)")
     parser.add_argument("--fit", type=int, default=0, metavar="N",
