@@ -52,9 +52,9 @@ class FaceAutoencoder(keras.Model):
                                         image, landmarks, target_params)
 
     def train_step(self, data):
-        image, labels = _unpack(data)
+        image, landmarks, target_params = _unpack(data)
         with tf.GradientTape() as tape:
-            terms = self.compute_terms(image, labels[0], True, *labels[1:])
+            terms = self.compute_terms(image, landmarks, True, target_params)
             # Gradients are summed over replicas: scale so the step uses the mean.
             scaled = terms["loss"] / tf.distribute.get_strategy().num_replicas_in_sync
         variables = self.encoder.trainable_variables
@@ -69,8 +69,8 @@ class FaceAutoencoder(keras.Model):
         return self._update_trackers(terms)
 
     def test_step(self, data):
-        image, labels = _unpack(data)
-        return self._update_trackers(self.compute_terms(image, labels[0], False, *labels[1:]))
+        image, landmarks, target_params = _unpack(data)
+        return self._update_trackers(self.compute_terms(image, landmarks, False, target_params))
 
     def _update_trackers(self, terms):
         for name, tracker in self.trackers.items():
@@ -92,8 +92,10 @@ class FaceAutoencoder(keras.Model):
         return cls(**config)
 
 
-def _unpack(data) -> Tuple[tf.Tensor, tuple]:
+def _unpack(data) -> Tuple[tf.Tensor, tf.Tensor, Optional[tf.Tensor]]:
     """``(image, landmarks)`` or ``(image, (landmarks, params))`` batches ->
-    ``(image, (landmarks,))`` or ``(image, (landmarks, params))``."""
+    ``(image, landmarks, params or None)``."""
     image, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
-    return image, tuple(labels) if isinstance(labels, (tuple, list)) else (labels,)
+    if isinstance(labels, (tuple, list)):
+        return image, labels[0], labels[1]
+    return image, labels, None
