@@ -52,7 +52,7 @@ class FaceAutoencoder(keras.Model):
                                         image, landmarks, target_params)
 
     def train_step(self, data):
-        image, landmarks, target_params = _unpack(data)
+        image, landmarks, target_params = unpack_batch(data)
         with tf.GradientTape() as tape:
             terms = self.compute_terms(image, landmarks, True, target_params)
             # Gradients are summed over replicas: scale so the step uses the mean.
@@ -69,7 +69,7 @@ class FaceAutoencoder(keras.Model):
         return self._update_trackers(terms)
 
     def test_step(self, data):
-        image, landmarks, target_params = _unpack(data)
+        image, landmarks, target_params = unpack_batch(data)
         return self._update_trackers(self.compute_terms(image, landmarks, False, target_params))
 
     def _update_trackers(self, terms):
@@ -92,7 +92,7 @@ class FaceAutoencoder(keras.Model):
         return cls(**config)
 
 
-def _unpack(data) -> Tuple[tf.Tensor, tf.Tensor, Optional[tf.Tensor]]:
+def unpack_batch(data) -> Tuple[tf.Tensor, tf.Tensor, Optional[tf.Tensor]]:
     """``(image, landmarks)`` or ``(image, (landmarks, params))`` batches ->
     ``(image, landmarks, params or None)``."""
     image, labels, _ = keras.utils.unpack_x_y_sample_weight(data)

@@ -24,7 +24,7 @@ from tfface.faces.align import mean_face_template
 from tfface.errors import TfFaceError
 from tfface.io_utils import claim_output_folder, write_json_atomic
 from tfface.layers.renderer import Renderer
-from tfface.autoencoder import FaceAutoencoder
+from tfface.autoencoder import FaceAutoencoder, unpack_batch
 from tfface.morphable import load_model
 from tfface.overlay import draw_landmarks, to_uint8
 
@@ -143,9 +143,8 @@ def train(config: Dict[str, Any], verbose: bool = True,
     schedule = config["schedule"]
     total = int(schedule["steps"])
     dataset = build_dataset(config, model.renderer).skip(int(step.numpy()))
-    preview = next(iter(dataset.take(1)))
-    labels = preview[1][0] if isinstance(preview[1], tuple) else preview[1]
-    preview = (preview[0][:4].numpy(), labels[:4].numpy())
+    image, landmarks, _ = unpack_batch(next(iter(dataset.take(1))))
+    preview = (image[:4].numpy(), landmarks[:4].numpy())
     iterator = iter(strategy.experimental_distribute_dataset(dataset))
     model.make_train_function()
     train_function = model.train_function

@@ -38,10 +38,10 @@ def augment_and_batch(data: tf.data.Dataset, batch_size: int, seed: int,
     if augment:
         def augmented(index, element):
             image, labels = element
-            landmarks = labels[0] if isinstance(labels, tuple) else labels
-            image, landmarks = augment_fn(image, landmarks,
+            with_params = isinstance(labels, tuple)
+            image, landmarks = augment_fn(image, labels[0] if with_params else labels,
                                           tf.stack([tf.cast(index, tf.int32), seed]))
-            return image, (landmarks,) + labels[1:] if isinstance(labels, tuple) else landmarks
+            return image, ((landmarks, labels[1]) if with_params else landmarks)
 
         data = data.enumerate().map(augmented, num_parallel_calls=tf.data.AUTOTUNE)
     return data.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
