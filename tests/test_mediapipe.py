@@ -176,3 +176,39 @@ def test_flip_averaged_mesh_agrees_with_the_direct_one(landmarker):
     assert presence > 0.9 and relabelled < 0.03 < 0.5 * unlabelled
     averaged, _ = landmarker.mesh.averaged(photo, crop)
     np.testing.assert_allclose(averaged, (direct + mirrored[MESH_MIRROR]) / 2, atol=1e-6)
+
+
+def test_mesh_points_use_integer_pixel_centres(landmarker):
+    """The mesh model counts a pixel's centre at +0.5 (MODEL_PIXEL_CENTRE):
+    read as integer centres, its points on a crop and on the mirrored crop
+    (mirrored back, relabelled) disagree by one crop pixel in x; read
+    correctly, by nothing. Synthetic renders of the default model, several
+    crops each, so the mesh's own left-right asymmetries average out."""
+    from tfface.data.photoreal import random_backgrounds
+    from tfface.layers import Renderer
+    from tfface.morphable import load_model
+    renderer = Renderer.from_model(load_model("ict"), (256, 256))
+    layout = renderer.layout
+    rng = np.random.default_rng(3)
+    params = layout.zeros(12)
+    params[:, layout.slices["identity"]] = rng.normal(size=(12, layout.identity)) * 0.7
+    params[:, layout.slices["rotation"]] = rng.uniform(-1, 1, (12, 3)) * [0.15, 0.5, 0.15]
+    params[:, layout.slices["illumination"].start + 2] = 0.2
+    rendered = renderer(params)
+    backgrounds = random_backgrounds(12, (256, 256), rng)
+    differences = []
+    for image, mask, background in zip(rendered["image"].numpy(), rendered["mask"].numpy(),
+                                       backgrounds):
+        mask = np.clip(mask, 0, 1)
+        photo = (255 * np.clip(image * mask + background * (1 - mask), 0, 1)).astype(np.uint8)
+        photo = cv2.resize(photo, (512, 512), interpolation=cv2.INTER_CUBIC)
+        first, presence = landmarker.mesh(photo, np.array([[0.5, 0, 0], [0, 0.5, 0]]))
+        assert presence > 0.5
+        for shift in (-5, 5):
+            crop = mesh_crop(first) + [[0, 0, shift], [0, 0, shift / 2]]
+            direct, _ = landmarker.mesh(photo, crop)
+            mirrored, _ = landmarker.mesh(photo, mirrored_crop(crop))
+            in_crop = (direct[:, :2] - mirrored[MESH_MIRROR, :2]) @ crop[:, :2].T
+            differences.append(in_crop.mean(0))
+    dx, dy = np.mean(differences, axis=0)
+    assert abs(dx) < 0.4 and abs(dy) < 0.4  # 1.0 and 0.0 with integer centres assumed
