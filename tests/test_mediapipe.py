@@ -64,6 +64,16 @@ def test_mesh_map_points_lie_on_their_contours():
     assert sorted(IBUG_MIRROR) == list(range(68)) and np.all(IBUG_MIRROR[IBUG_MIRROR] == np.arange(68))
 
 
+def test_ibug68_blends_two_vertices_in_two_or_three_columns():
+    points = np.random.default_rng(0).normal(size=(478, 3))
+    (a, b, t), k = IBUG_FROM_MESH[30], 30
+    np.testing.assert_allclose(ibug68(points)[k], (1 - t) * points[a, :2] + t * points[b, :2])
+    with_depth = ibug68(points, columns=3)
+    assert with_depth.shape == (68, 3)
+    np.testing.assert_allclose(with_depth[:, :2], ibug68(points))
+    np.testing.assert_allclose(with_depth[k, 2], (1 - t) * points[a, 2] + t * points[b, 2])
+
+
 def _layout():
     """A mesh whose open contours are straight lines and whose closed ones
     (eyelids, lips) are circles, each chain without self-intersections."""

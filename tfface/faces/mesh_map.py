@@ -112,10 +112,12 @@ IBUG_FROM_MESH: Tuple[Tuple[int, int, float], ...] = (
 
 
 def ibug68(mesh_points: np.ndarray,
-           mapping: Sequence[Tuple[int, int, float]] = IBUG_FROM_MESH) -> np.ndarray:
-    """``[478, 2+]`` mesh points -> ``[68, 2]`` iBUG points."""
+           mapping: Sequence[Tuple[int, int, float]] = IBUG_FROM_MESH,
+           columns: int = 2) -> np.ndarray:
+    """``[478, 2+]`` mesh points -> ``[68, columns]`` iBUG points (``columns=3``
+    keeps the mesh's depth)."""
     a, b, t = (np.array(column) for column in zip(*mapping))
-    xy = np.asarray(mesh_points)[:, :2]
+    xy = np.asarray(mesh_points)[:, :columns]
     return (1 - t)[:, None] * xy[a.astype(int)] + t[:, None] * xy[b.astype(int)]
 
 
