@@ -54,7 +54,8 @@ def evaluate(name: str, items, progress: bool) -> dict:
                                item["reannotated"]))
         landmark_ms.append(1e3 * (time.perf_counter() - start))
         start = time.perf_counter()
-        faces = [f for f in landmarker(photo) if _inside(f.box, item["reannotated"])]
+        faces = [f for f in landmarker(photo)  # the mesh must see the face to count it found
+                 if f.problem != "face_unconfirmed" and _inside(f.box, item["reannotated"])]
         detect_ms.append(1e3 * (time.perf_counter() - start))
         found.append(bool(faces))
         detected.append(nme_3ddfa(faces[0].landmarks, item["reannotated"]) if faces else np.nan)

@@ -131,6 +131,7 @@ def test_finds_both_faces_in_the_group_photo(landmarker):
     faces = landmarker(read_image(path))
     usable = [f for f in faces if f.problem is None]
     assert len(usable) == 2  # the two people (a detection on the dice is rejected)
+    assert [f.problem for f in faces if f.problem is not None] == ["face_unconfirmed"]
     centres = sorted(f.box[0] for f in usable)
     assert centres[0] < 960 < centres[1]  # one face on each side of the photo
     assert any(f.box[0] < truth_centre[0] < f.box[2] for f in usable)
@@ -144,6 +145,19 @@ def test_no_face_and_tiny_face(landmarker):
     canvas[100:100 + 45, 100:100 + 30] = cv2.resize(photo, (30, 45))
     faces = landmarker(canvas)
     assert all(f.problem == "face_too_small" for f in faces)
+
+
+def test_a_detection_the_mesh_does_not_see_is_flagged_and_reported(landmarker, tmp_path, capsys):
+    from tfface.cli import main
+    from tfface.overlay import write_image
+    dice = read_image(shared_path("faces", "breakingbad.jpg"))[420:760, 1100:1440]
+    face, = landmarker(dice)  # BlazeFace fires on the dice; the mesh sees no face there
+    assert face.problem == "face_unconfirmed" and face.landmarks.shape == (68, 2)
+    write_image(str(tmp_path / "dice.png"), dice)
+    assert main(["reconstruct", str(tmp_path / "dice.png"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no usable face (face_unconfirmed: the detector fired" in err
+    assert len(err.splitlines()) == 1
 
 
 def test_tracking_follows_and_recovers_after_a_cut(landmarker):

@@ -141,6 +141,18 @@ def _photo_landmarks(path: str) -> Optional[List[np.ndarray]]:
     return [read_pts(pts)] if os.path.isfile(pts) else None
 
 
+def _no_usable_face(reconstructor, photo, path: str) -> str:
+    """Why ``photo`` gave no face to reconstruct, from the landmarker's flagged detections."""
+    from tfface.faces.landmarks import PROBLEMS
+    problems = sorted({face.problem for face in reconstructor.landmarker(photo)} - {None})
+    advice = ("use a photo with a frontal face of at least 40 px, or put 68 landmarks in a .pts "
+              "file beside it")
+    if not problems:
+        return f"{path}: no face found; {advice}"
+    reasons = "; ".join(f"{problem}: {PROBLEMS[problem]}" for problem in problems)
+    return f"{path}: no usable face ({reasons}); {advice}"
+
+
 def _reconstruct_photo(reconstructor, path: str, out: str, formats, fit_steps: int,
                        jaw: Optional[str] = None, texture_size: int = 0) -> List:
     from tfface.faces import read_image
@@ -151,8 +163,7 @@ def _reconstruct_photo(reconstructor, path: str, out: str, formats, fit_steps: i
     for face in faces:
         face.landmark_source = ".pts file" if given is not None else reconstructor.landmarker_name
     if not faces:
-        raise TfFaceError(f"{path}: no face found; use a photo with a frontal face of at least "
-                          "40 px, or put 68 landmarks in a .pts file beside it")
+        raise TfFaceError(_no_usable_face(reconstructor, photo, path))
     stem = os.path.splitext(os.path.basename(path))[0]
     write_reconstruction(out, stem, photo, faces, reconstructor, formats, texture_size)
     return faces

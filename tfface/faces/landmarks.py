@@ -28,11 +28,20 @@ from tfface.faces.mesh_map import ibug68
 INSTALL_HINT = 'pip install "tfface[landmarks]" (dlib-bin + face_recognition_models)'
 
 
+PROBLEMS = {
+    "face_too_small": "narrower than the smallest face the landmarks are good for",
+    "face_partly_outside": "partly outside the photo",
+    "face_unconfirmed": "the detector fired but the face mesh sees no face there: a face turned "
+                        "more than about 60 degrees, hidden, or not a face",
+}
+"""Why a detected face is not used, by the name its ``problem`` carries."""
+
+
 @dataclasses.dataclass
 class DetectedFace:
     """One face: ``box`` ``[4]`` (x0, y0, x1, y1), ``landmarks`` ``[68, 2]``
     photo pixels, detector ``score``, and ``problem`` (None, or a reason the
-    face should not be used: ``face_too_small``, ``face_partly_outside``)."""
+    face should not be used, one of :data:`PROBLEMS`)."""
 
     box: np.ndarray
     landmarks: np.ndarray
@@ -68,7 +77,7 @@ class MediaPipeLandmarker:
     Args:
       min_face, max_outside: as :class:`FaceLandmarker`.
       min_presence: the face mesh's face-presence score below which a
-        detection is dropped (not a face).
+        detection is flagged ``face_unconfirmed`` (MediaPipe's own rule).
     """
 
     def __init__(self, min_face: int = 40, max_outside: float = 0.1,
@@ -77,22 +86,23 @@ class MediaPipeLandmarker:
         self.min_face, self.max_outside, self.min_presence = min_face, max_outside, min_presence
 
     def __call__(self, image_rgb: np.ndarray) -> List[DetectedFace]:
-        """All faces in a uint8 RGB photo ``[H, W, 3]``, best score first."""
+        """All detections in a uint8 RGB photo ``[H, W, 3]``, best score
+        first; those not to use carry a ``problem``."""
         height, width = image_rgb.shape[:2]
         faces = []
         for detection in self.detector(image_rgb):
             face = self._face(image_rgb, self._crops(detection.box, detection.keypoints[:2]),
                               detection.score)
-            if face is not None:
-                face.problem = _problem(detection.box, face.landmarks, width, height,
-                                        self.min_face, self.max_outside)
-                faces.append(face)
+            face.problem = _problem(detection.box, face.landmarks, width, height,
+                                    self.min_face, self.max_outside) or face.problem
+            faces.append(face)
         return faces
 
     def track(self, image_rgb: np.ndarray, previous: DetectedFace) -> Optional[DetectedFace]:
         """The face of ``previous`` (a result of this landmarker) in the next
         video frame, cropped from its last mesh; None when the track is lost."""
-        return self._face(image_rgb, [mesh_crop(previous.mesh)], previous.score)
+        face = self._face(image_rgb, [mesh_crop(previous.mesh)], previous.score)
+        return face if face.problem is None else None
 
     def landmarks_in_box(self, image_rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
         """The 68 landmarks ``[68, 2]`` of the face in ``box`` ``[4]``: a crop
@@ -113,21 +123,24 @@ class MediaPipeLandmarker:
         return ([eye_aligned_crop(box, *eyes)] if eyes is not None else []) + [upright]
 
     def _face(self, image_rgb: np.ndarray, crops: List[np.ndarray], score: float
-              ) -> Optional[DetectedFace]:
+              ) -> DetectedFace:
         """The face in the first of ``crops`` where the mesh sees one, refined
-        by a second, flip-averaged pass cropped from its own mesh; None when
-        none does."""
+        by a second, flip-averaged pass cropped from its own mesh; when none
+        does, the best crop's points flagged ``face_unconfirmed``."""
+        tried = []
         for crop in crops:
             points, presence = self.mesh(image_rgb, crop)
+            tried.append((presence, points))
             if presence >= self.min_presence:
-                break
-        else:
-            return None
-        refined, presence = self.mesh.averaged(image_rgb, mesh_crop(points))
-        if presence >= self.min_presence:
-            points = refined
-        box = np.concatenate([points[:, :2].min(0), points[:, :2].max(0)])
-        return DetectedFace(box, ibug68(points), score, mesh=points)
+                refined, presence = self.mesh.averaged(image_rgb, mesh_crop(points))
+                return _mesh_face(refined if presence >= self.min_presence else points, score)
+        return _mesh_face(max(tried, key=lambda pair: pair[0])[1], score, "face_unconfirmed")
+
+
+def _mesh_face(points: np.ndarray, score: float, problem: Optional[str] = None) -> DetectedFace:
+    """A :class:`DetectedFace` of mesh ``points`` ``[478, 3]``."""
+    box = np.concatenate([points[:, :2].min(0), points[:, :2].max(0)])
+    return DetectedFace(box, ibug68(points), score, problem, mesh=points)
 
 
 class FaceLandmarker:
