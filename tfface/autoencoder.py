@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional
 
 import keras
 import tensorflow as tf
 
+from tfface.data.pipeline import unpack_batch
 from tfface.face_loss import FaceLoss
 from tfface.layers.renderer import Renderer
 from tfface.layers.serialization import PACKAGE
@@ -91,11 +92,3 @@ class FaceAutoencoder(keras.Model):
         config["face_loss"] = keras.saving.deserialize_keras_object(config["face_loss"])
         return cls(**config)
 
-
-def unpack_batch(data) -> Tuple[tf.Tensor, tf.Tensor, Optional[tf.Tensor]]:
-    """``(image, landmarks)`` or ``(image, (landmarks, params))`` batches ->
-    ``(image, landmarks, params or None)``."""
-    image, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
-    if isinstance(labels, (tuple, list)):
-        return image, labels[0], labels[1]
-    return image, labels, None

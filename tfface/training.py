@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from tfface.config import DEFAULT_MODEL_NAME
 from tfface.data.folder import load_folder
-from tfface.data.pipeline import arrays_dataset
+from tfface.data.pipeline import arrays_dataset, unpack_batch
 from tfface.data.records import records_dataset
 from tfface.data.synthetic import render_synthetic
 from tfface.encoders import build_encoder
@@ -24,7 +24,7 @@ from tfface.faces.align import mean_face_template
 from tfface.errors import TfFaceError
 from tfface.io_utils import claim_output_folder, write_json_atomic
 from tfface.layers.renderer import Renderer
-from tfface.autoencoder import FaceAutoencoder, unpack_batch
+from tfface.autoencoder import FaceAutoencoder
 from tfface.morphable import load_model
 from tfface.overlay import draw_landmarks, to_uint8
 
