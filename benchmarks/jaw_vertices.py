@@ -39,38 +39,51 @@ from tfface.faces.mediapipe import FaceMesh  # noqa: E402
 from tfface.faces.mesh_map import ibug68  # noqa: E402
 from tfface.layers import Renderer  # noqa: E402
 from tfface.morphable import load_model  # noqa: E402
+from tfface.params import FaceParams  # noqa: E402
 
 JAW = slice(0, 17)
 INNER = slice(17, 68)
 SIZE = 256
 
 
-def jaw_positions(faces: int, seed: int = 11) -> Tuple[np.ndarray, np.ndarray]:
-    """Per render where the mesh sees a face: MediaPipe's 17 jaw points in
-    the mean shape's coordinates ``[N, 17, 3]`` (each render's model-space
-    position moved by the mean shape's offset at its nearest vertex), and the
-    inner-point alignment residuals ``[N]`` (mm)."""
-    model = load_model("ict")
-    renderer = Renderer.from_model(model, (SIZE, SIZE))
+def neutral_faces(count: int, seed: int, max_yaw: float = 0.9) -> Tuple[np.ndarray, np.ndarray]:
+    """``count`` renders of the default model with a neutral expression:
+    uint8 RGB ``[N, SIZE, SIZE, 3]`` over smooth backgrounds, and their
+    params ``[N, P]`` (random identity, yaw within ``max_yaw`` rad, pitch
+    0.15, roll 0.1, soft frontal light). Not render_synthetic's random faces:
+    their expressions (jawOpen among them) move the jaw and widen the spread
+    here (8-9 mm vs 5-7)."""
+    renderer = Renderer.from_model(load_model("ict"), (SIZE, SIZE))
     layout = renderer.layout
     rng = np.random.default_rng(seed)
-    params = layout.zeros(faces)
-    params[:, layout.slices["identity"]] = rng.normal(size=(faces, layout.identity)) * 0.7
-    params[:, layout.slices["rotation"]] = rng.uniform(-1, 1, (faces, 3)) * [0.15, 0.9, 0.1]
+    params = layout.zeros(count)
+    params[:, layout.slices["identity"]] = rng.normal(size=(count, layout.identity)) * 0.7
+    params[:, layout.slices["rotation"]] = rng.uniform(-1, 1, (count, 3)) * [0.15, max_yaw, 0.1]
     params[:, layout.slices["illumination"].start + 2] = 0.2
     rendered = renderer(params)
-    backgrounds = random_backgrounds(faces, (SIZE, SIZE), rng)
+    mask = np.clip(rendered["mask"].numpy(), 0, 1)
+    backgrounds = random_backgrounds(count, (SIZE, SIZE), rng)
+    images = np.clip(rendered["image"].numpy() * mask + backgrounds * (1 - mask), 0, 1)
+    return (255 * images).astype(np.uint8), params
+
+
+def jaw_positions(faces: int, seed: int = 11) -> Tuple[np.ndarray, np.ndarray]:
+    """Per render of :func:`neutral_faces` where the mesh sees a face:
+    MediaPipe's 17 jaw points in the mean shape's coordinates ``[N, 17, 3]``
+    (each render's model-space position moved by the mean shape's offset at
+    its nearest vertex), and the inner-point alignment residuals ``[N]`` (mm)."""
+    model = load_model("ict")
+    layout = FaceParams.from_model(model)
+    images, params = neutral_faces(faces, seed)
     mesh = FaceMesh()
     mean = model.mean_shape.astype(np.float64)
     whole = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     positions, residuals = [], []
-    for i in range(faces):
-        mask = np.clip(rendered["mask"][i].numpy(), 0, 1)
-        image = np.clip(rendered["image"][i].numpy() * mask + backgrounds[i] * (1 - mask), 0, 1)
-        points, presence = mesh((255 * image).astype(np.uint8), whole)
+    for image, face_params in zip(images, params):
+        points, presence = mesh(image, whole)
         if presence < 0.5:
             continue
-        groups = layout.split_numpy(params[i])
+        groups = layout.split_numpy(face_params)
         shape = model.shape(groups["identity"], groups["expression"]).astype(np.float64)
         ibug = ibug68(points, columns=3) * [1.0, -1.0, -1.0]  # image axes -> model axes
         matrix, _, cost = trimesh.registration.procrustes(
