@@ -39,9 +39,10 @@ ENCODER_LOSS_ENTRY = "tfface_loss.json"
 @dataclasses.dataclass
 class LossInputs:
     """What every term sees: ``params`` ``[B, P]`` of ``layout``, the
-    renderer's outputs ``rendered`` (``image``, ``mask``, ``landmarks2d``),
-    the target ``image`` ``[B, H, W, 3]`` in 0..1, target ``landmarks``
-    ``[B, 68, 2]`` pixels and the render width ``image_size`` pixels; where
+    renderer's outputs ``rendered`` (``image``, ``mask``, ``landmarks2d``,
+    the model-space ``shape``), the target ``image`` ``[B, H, W, 3]`` in
+    0..1, target ``landmarks`` ``[B, 68, 2]`` pixels and the render width
+    ``image_size`` pixels; where
     the true face is known (synthetic data), its ``target_params`` ``[B, P]``
     and the renderer's ``decoder`` (:class:`tfface.layers.MorphableDecoder`)
     to compare shapes with."""
@@ -151,7 +152,7 @@ class ShapeTerm(LossTerm):
         if inputs.decoder is None:
             raise ValueError("ShapeTerm: target_params given without the decoder to compare "
                              "shapes with")
-        vertices = inputs.decoder(inputs.params)[0]
+        vertices = inputs.rendered["shape"]
         target = inputs.decoder(tf.cast(inputs.target_params, inputs.params.dtype))[0]
         mean = tf.reshape(inputs.decoder.mean_shape, [-1, 3])
         width = tf.reduce_max(mean[:, 0]) - tf.reduce_min(mean[:, 0])

@@ -31,7 +31,8 @@ class Renderer(keras.layers.Layer):
         ``[B, H, W, 3]`` (black when None), values in 0..1 (not clipped);
       * ``mask`` ``[B, H, W, 1]``: face coverage;
       * ``landmarks2d`` ``[B, 68, 2]``: projected landmarks, pixels;
-      * ``vertices`` ``[B, V, 3]`` world space; ``colors`` ``[B, V, 3]`` lit.
+      * ``shape`` ``[B, V, 3]`` model space (before pose), ``vertices``
+        ``[B, V, 3]`` world space; ``colors`` ``[B, V, 3]`` lit.
     """
 
     def __init__(self, decoder: MorphableDecoder, normals: VertexNormals,
@@ -72,7 +73,8 @@ class Renderer(keras.layers.Layer):
         """Every per-vertex output of ``params`` ``[B, P]``, from one call
         (compiled with XLA: per-vertex work has static shapes).
 
-        Returns a dict: ``vertices`` ``[B, V, 3]`` posed (world space);
+        Returns a dict: ``shape`` ``[B, V, 3]`` model space (identity +
+        expression, before pose); ``vertices`` ``[B, V, 3]`` posed (world space);
         ``normals`` ``[B, V, 3]`` world-space unit normals; ``albedo``,
         ``shading`` (irradiance) and lit ``colors = albedo * shading``
         ``[B, V, 3]``; ``clip`` ``[B, V, 4]``;
@@ -89,8 +91,8 @@ class Renderer(keras.layers.Layer):
         world, clip, pixels = self.camera(vertices, groups["rotation"], groups["translation"],
                                           groups["scale"])
         shading = self.lighting.irradiance(normals, groups["illumination"])
-        return {"vertices": world, "normals": normals, "albedo": albedo, "shading": shading,
-                "colors": albedo * shading,
+        return {"shape": vertices, "vertices": world, "normals": normals, "albedo": albedo,
+                "shading": shading, "colors": albedo * shading,
                 "clip": clip, "pixels": pixels,
                 "landmarks2d": tf.gather(pixels, self.landmark_indices, axis=1),
                 "landmarks3d": tf.gather(world, self.landmark_indices, axis=1)}
@@ -105,7 +107,8 @@ class Renderer(keras.layers.Layer):
         if background is not None:
             image = image + (1.0 - mask) * tf.cast(background, image.dtype)
         return {"image": image, "mask": mask, "landmarks2d": per_vertex["landmarks2d"],
-                "vertices": per_vertex["vertices"], "colors": per_vertex["colors"]}
+                "shape": per_vertex["shape"], "vertices": per_vertex["vertices"],
+                "colors": per_vertex["colors"]}
 
     def get_config(self):
         config = {name: keras.saving.serialize_keras_object(getattr(self, name))
