@@ -5,7 +5,7 @@ import pytest
 import trimesh
 
 from tfface.errors import ModelFileError
-from tfface.morphable import MorphableModel, demo_model
+from tfface.morphable import MorphableModel, demo_model, load_model
 from tfface.morphable.demo import EXPRESSION_NAMES
 from tests.conftest import shared_path
 
@@ -52,6 +52,21 @@ def test_npz_roundtrip_and_errors(small_model, tmp_path):
     (tmp_path / "corrupt.npz").write_bytes(b"not a zip")
     with pytest.raises(ModelFileError, match="not a readable .npz"):
         MorphableModel.load(str(tmp_path / "corrupt.npz"))
+
+
+def test_model_file_is_loaded_once_per_version(small_model, tmp_path):
+    path = str(tmp_path / "m.npz")
+    small_model.save(path)
+    first = load_model(path)
+    assert load_model(path) is first  # training's renderer and template share it
+    moved = MorphableModel(**{**_arrays(small_model), "mean_shape": small_model.mean_shape + 1})
+    moved.save(path)
+    os.utime(path, ns=(1, 1))  # a distinct modification time, whatever the clock resolution
+    reloaded = load_model(path)
+    assert reloaded is not first
+    np.testing.assert_allclose(reloaded.mean_shape, small_model.mean_shape + 1)
+    with pytest.raises(ModelFileError, match="no such model file"):
+        load_model(str(tmp_path / "missing.npz"))
 
 
 def test_numpy_reference_evaluation(small_model):

@@ -1,5 +1,7 @@
 """Morphable face models: the model class, its npz layout, loaders, the shipped models."""
 
+import functools
+import os
 from typing import Optional
 
 from tfface.config import BUILTIN_MODEL_NAMES
@@ -18,6 +20,17 @@ def load_model(path: Optional[str] = None) -> MorphableModel:
         return default_model()
     if path in BUILTIN_MODELS:
         return BUILTIN_MODELS[path]()
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return MorphableModel.load(path)  # its one-line error names the file
+    return _load_file(os.path.realpath(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_file(path: str, mtime_ns: int, size: int) -> MorphableModel:
+    """A model file loaded once per version (training builds its renderer and
+    its data's alignment template from the same model)."""
     return MorphableModel.load(path)
 
 
