@@ -70,12 +70,13 @@ def render_synthetic(renderer: Renderer, count: int, seed: int = 0, batch: int =
         landmarks.append(out["landmarks2d"].numpy())
         vertices.append(out["vertices"].numpy())
     image, mask = np.concatenate(images), np.concatenate(masks)
+    landmarks = np.concatenate(landmarks)
     if photo_like:
-        image = photographic(image, mask, rng)
+        image = photographic(image, mask, rng, landmarks)
     else:
         image = (image * mask + backgrounds * (1 - mask)) * 255.0
     data = {"image": image.astype(np.float32),
-            "landmarks": np.concatenate(landmarks).astype(np.float32),
+            "landmarks": landmarks.astype(np.float32),
             "params": params, "vertices": np.concatenate(vertices).astype(np.float32)}
     if template is not None:
         _align_in_place(data, template, rng, DETECTOR_NOISE if photo_like else 0.0)
