@@ -4,8 +4,8 @@ Everything here acts on rendered images ``[N, H, W, 3]`` (0..1) with their
 face mask ``[N, H, W, 1]``, in numpy/OpenCV (data generation, not the
 training graph): backgrounds (gradients, noise textures, other rendered
 faces), eyes and mouth interiors behind the mesh's openings, eyebrows, lid
-lines and lips, hair, skin texture, partial occluders, defocus blur, sensor noise and JPEG artefacts.
-Each image draws its own settings from ``rng``.
+lines and lips, hair, skin texture, partial occluders, defocus blur, sensor
+noise and JPEG artefacts. Each image draws its own settings from ``rng``.
 """
 
 from __future__ import annotations
@@ -161,8 +161,9 @@ def _stroke(canvas: np.ndarray, points: np.ndarray, thickness: float, value: flo
 def hair(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """``image`` ``[H, W, 3]`` with textured hair on the face with iBUG
     ``landmarks`` ``[68, 2]``: a head-sized ellipse with the face's oval
-    (hairline to chin) and the neck cut out, in a random hair colour (black to blond);
-    on a third of the faces long, falling beside the face past the chin."""
+    (hairline to chin) and the neck cut out, in a random hair colour (black
+    to blond); on a third of the faces long, falling beside the face past the
+    chin."""
     h, w = image.shape[:2]
     brows, chin = landmarks[17:27].mean(0), landmarks[8]
     up = brows - chin
