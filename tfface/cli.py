@@ -34,7 +34,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """The main job on faces with known answers: render synthetic photos of the
     demo model (+ their .pts landmarks), reconstruct them with the shipped
     encoder, write meshes, params and overlays, and compare with the truth."""
-    from tfface.data.photoreal import random_backgrounds
+    from tfface.data.photoreal import eyes_and_mouth, random_backgrounds, skin_features
     from tfface.layers import Renderer
     from tfface.data.folder import write_pts
     from tfface.outputs import write_reconstruction
@@ -45,13 +45,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out = claim_output_folder(args.out, "demo", args.overwrite)
     renderer = Renderer.from_model(reconstructor.model, (args.size, args.size))
     params = demo_params(renderer.layout, args.count, args.seed)
-    backgrounds = random_backgrounds(args.count, (args.size, args.size),
-                                     np.random.default_rng(args.seed))
-    rendered = renderer(params, backgrounds)
+    rng = np.random.default_rng(args.seed)
+    backgrounds = random_backgrounds(args.count, (args.size, args.size), rng)
+    rendered = renderer(params)
     rows = []
-    for i, (image, landmarks) in enumerate(zip(rendered["image"].numpy(),
-                                               rendered["landmarks2d"].numpy())):
-        photo = to_uint8(image)
+    for i, (image, mask, landmarks) in enumerate(zip(rendered["image"].numpy(),
+                                                     rendered["mask"].numpy(),
+                                                     rendered["landmarks2d"].numpy())):
+        # eyes and a mouth behind the mesh's openings, brows and lips on its skin
+        behind = eyes_and_mouth(backgrounds[i], landmarks, rng)
+        skin = skin_features((args.size, args.size), landmarks, rng)
+        photo = to_uint8(np.clip(image, 0, 1) * skin * mask + behind * (1 - mask))
         write_image(os.path.join(out, f"face{i}.png"), photo)
         write_pts(os.path.join(out, f"face{i}.pts"), landmarks)
         # the model's own landmark vertices, projected: the 3D jaw, not its outline
