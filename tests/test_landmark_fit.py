@@ -107,3 +107,18 @@ def test_bad_target_shape_is_rejected(setup):
         fitter.fit(np.zeros((5, 2)))
     with pytest.raises(ValueError, match="jaw"):
         fitter.fit(np.zeros((68, 2)), jaw="visible")
+
+
+def test_rotation_comes_back_wrapped_to_plus_minus_pi(setup):
+    """An init whose angles are the same rotation a full turn away (as long
+    fits and encoders can produce) fits the same face, reported in [-pi, pi)."""
+    model, renderer, fitter = setup
+    params, landmarks = _faces(renderer, 1, 5)
+    rotation = renderer.layout.slices["rotation"]
+    turned = params[0].copy()
+    turned[rotation] += [2 * np.pi, -2 * np.pi, 4 * np.pi]
+    plain, wrapped = fitter.fit(landmarks[0], params[0]), fitter.fit(landmarks[0], turned)
+    angles = wrapped.params[rotation]
+    assert np.all(angles >= -np.pi) and np.all(angles < np.pi)
+    np.testing.assert_allclose(angles, plain.params[rotation], atol=1e-4)
+    np.testing.assert_allclose(wrapped.landmarks, plain.landmarks, atol=1e-3)

@@ -82,6 +82,21 @@ def test_fit_lowers_loss_and_recovers_pose(reconstructor, synthetic):
                 synthetic["rotation"])
 
 
+def test_pose_is_reported_within_plus_minus_180_degrees(reconstructor, synthetic):
+    from tfface.faces.align import align_face
+    aligned = align_face(synthetic["photos"][0], synthetic["landmarks"][0], reconstructor.size,
+                         reconstructor.template)
+    params = reconstructor.encoder.predict(aligned.crop[None].astype(np.float32))[0]
+    turned = params.copy()
+    turned[reconstructor.layout.slices["rotation"]] += [-2 * np.pi, 2 * np.pi, 2 * np.pi]
+    plain, wrapped = (reconstructor.describe(p, aligned, synthetic["landmarks"][0])
+                      for p in (params, turned))
+    for axis in AXES:  # a full turn is the same rotation: same pose, same mesh
+        assert wrapped.pose[axis] == pytest.approx(plain.pose[axis], abs=1e-3)
+        assert -180.0 <= wrapped.pose[axis] < 180.0
+    np.testing.assert_allclose(wrapped.vertices, plain.vertices, atol=1e-3)
+
+
 def test_photometric_fitter_is_reused_without_retracing(reconstructor, synthetic):
     from tfface.faces.align import align_face
     from tfface.fitting import PhotometricFitter, fit_params

@@ -37,6 +37,11 @@ def euler_matrix(angles: np.ndarray) -> np.ndarray:
     return np.stack([np.stack(row, -1) for row in rows], -2)
 
 
+def wrap_angles(angles: np.ndarray) -> np.ndarray:
+    """Angles ``[...]`` (radians) wrapped into [-pi, pi): the same rotation."""
+    return (np.asarray(angles) + np.pi) % (2 * np.pi) - np.pi
+
+
 def euler_from_matrix(matrix: np.ndarray) -> np.ndarray:
     """Inverse of :func:`euler_matrix`, ``[..., 3, 3] -> [..., 3]``."""
     matrix = np.asarray(matrix, np.float64)

@@ -20,6 +20,7 @@ from tfface.errors import ModelFileError, TfFaceError
 from tfface.face_loss import encoder_loss
 from tfface.faces.align import AlignedFace, align_face, mean_face_template
 from tfface.fitting.landmarks import LandmarkFitter
+from tfface.pinhole import wrap_angles
 
 _ASSETS = os.path.join(os.path.dirname(__file__), "assets")
 DEFAULT_ENCODERS = {"ict": os.path.join(_ASSETS, "default_encoder.keras"),
@@ -193,7 +194,7 @@ class FaceReconstructor:
         names = self.layout.expression_names or tuple(
             f"expression_{i}" for i in range(self.layout.expression))
         eyes = np.linalg.norm(landmarks[36] - landmarks[45])
-        pitch, yaw, roll = np.degrees(groups["rotation"])
+        pitch, yaw, roll = np.degrees(wrap_angles(groups["rotation"]))
         return FaceReconstruction(
             params=params, groups=groups,
             expressions={n: float(w) for n, w in zip(names, groups["expression"])},

@@ -37,7 +37,7 @@ import numpy as np
 from tfface.face_loss import FaceLoss
 from tfface.morphable.model import NUM_LANDMARKS, MorphableModel
 from tfface.params import FaceParams
-from tfface.pinhole import PinholeCamera, euler_from_matrix, euler_matrix
+from tfface.pinhole import PinholeCamera, euler_from_matrix, euler_matrix, wrap_angles
 
 JAW_MODES = ("contour", "fixed")
 JAW_IMAGE_LEFT = tuple(range(0, 8))
@@ -230,7 +230,10 @@ class LandmarkFitter:
                            current, done)
 
     def _clip(self, params: np.ndarray) -> np.ndarray:
-        """``params`` with bounded expressions clipped to [0, 1] (in place)."""
+        """``params`` with rotation angles wrapped into [-pi, pi) and bounded
+        expressions clipped to [0, 1] (in place)."""
+        rotation = self.layout.slices["rotation"]
+        params[rotation] = wrap_angles(params[rotation])
         if self.bounded:
             s = self.layout.slices["expression"]
             params[s] = np.clip(params[s], 0.0, 1.0)
@@ -284,7 +287,6 @@ class LandmarkFitter:
         step = np.zeros_like(params)
         new_rotation = rotation @ _rotvec_matrix(delta[:3])
         step[s["rotation"]] = euler_from_matrix(new_rotation) - g["rotation"]
-        step[s["rotation"]] = (step[s["rotation"]] + np.pi) % (2 * np.pi) - np.pi
         step[s["translation"].start:s["translation"].start + 2] = delta[3:5]
         step[s["scale"]] = delta[5]
         step[s["identity"]] = delta[6:6 + n_id]
