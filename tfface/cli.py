@@ -12,7 +12,7 @@ import argparse
 import contextlib
 import os
 import sys
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -145,29 +145,46 @@ def _photo_landmarks(path: str) -> Optional[List[np.ndarray]]:
     return [read_pts(pts)] if os.path.isfile(pts) else None
 
 
-def _no_usable_face(reconstructor, photo, path: str) -> str:
-    """Why ``photo`` gave no face to reconstruct, from the landmarker's flagged detections."""
+def _detected_landmarks(reconstructor, photo, path: str, keep_unconfirmed: bool = False
+                        ) -> Tuple[List[np.ndarray], List[str]]:
+    """The 68 landmarks ``[68, 2]`` of every usable face the landmarker finds
+    in ``photo`` and where each came from; a face the mesh does not confirm
+    (``face_unconfirmed``: mostly profiles) counts with ``keep_unconfirmed``.
+    None usable: a one-line error naming why, from the same detections."""
     from tfface.faces.landmarks import PROBLEMS
-    problems = sorted({face.problem for face in reconstructor.landmarker(photo)} - {None})
+    detections = reconstructor.landmarker(photo)
+    usable = [f for f in detections
+              if f.problem is None or (keep_unconfirmed and f.problem == "face_unconfirmed")]
+    if usable:
+        name = reconstructor.landmarker_name
+        return ([f.landmarks for f in usable],
+                [name if f.problem is None else f"{name}, unconfirmed" for f in usable])
+    problems = sorted({f.problem for f in detections} - {None})
     advice = ("use a photo with a frontal face of at least 40 px, or put 68 landmarks in a .pts "
               "file beside it")
     if not problems:
-        return f"{path}: no face found; {advice}"
+        raise TfFaceError(f"{path}: no face found; {advice}")
+    if "face_unconfirmed" in problems:
+        advice += "; --keep-unconfirmed reconstructs an unconfirmed face anyway (roughly)"
     reasons = "; ".join(f"{problem}: {PROBLEMS[problem]}" for problem in problems)
-    return f"{path}: no usable face ({reasons}); {advice}"
+    raise TfFaceError(f"{path}: no usable face ({reasons}); {advice}")
 
 
 def _reconstruct_photo(reconstructor, path: str, out: str, formats, fit_steps: int,
-                       jaw: Optional[str] = None, texture_size: int = 0) -> List:
+                       jaw: Optional[str] = None, texture_size: int = 0,
+                       keep_unconfirmed: bool = False) -> List:
     from tfface.faces import read_image
     from tfface.outputs import write_reconstruction
     photo = read_image(path)
-    given = _photo_landmarks(path)
-    faces = reconstructor.reconstruct(photo, given, fit_steps=fit_steps, jaw=jaw)
-    for face in faces:
-        face.landmark_source = ".pts file" if given is not None else reconstructor.landmarker_name
-    if not faces:
-        raise TfFaceError(_no_usable_face(reconstructor, photo, path))
+    landmarks = _photo_landmarks(path)
+    if landmarks is not None:
+        sources = [".pts file"]
+    else:
+        landmarks, sources = _detected_landmarks(reconstructor, photo, path, keep_unconfirmed)
+        jaw = jaw or reconstructor.detector_jaw
+    faces = reconstructor.reconstruct(photo, landmarks, fit_steps=fit_steps, jaw=jaw)
+    for face, source in zip(faces, sources):
+        face.landmark_source = source
     stem = os.path.splitext(os.path.basename(path))[0]
     write_reconstruction(out, stem, photo, faces, reconstructor, formats, texture_size)
     return faces
@@ -211,7 +228,8 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
         return 0
     if os.path.isfile(args.input):
         for i, face in enumerate(_reconstruct_photo(reconstructor, args.input, out, formats,
-                                                    args.fit, args.jaw, args.texture)):
+                                                    args.fit, args.jaw, args.texture,
+                                                    args.keep_unconfirmed)):
             _print_face(f"face {i}", face)
         print(f"wrote {out}")
         return 0
@@ -222,7 +240,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     for path in tqdm(photos, unit="photo"):
         try:
             done += len(_reconstruct_photo(reconstructor, path, out, formats, args.fit,
-                                                  args.jaw, args.texture)) > 0
+                                           args.jaw, args.texture, args.keep_unconfirmed)) > 0
         except TfFaceError as error:
             failures.append(str(error))
     print(f"{done} of {len(photos)} photos reconstructed into {out}")
@@ -253,7 +271,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     reconstructor = _reconstructor(args)
     out = claim_output_folder(args.out, "reconstruct", args.overwrite)
     for i, face in enumerate(_reconstruct_photo(reconstructor, args.photo, out, formats,
-                                                args.steps, args.jaw, args.texture)):
+                                                args.steps, args.jaw, args.texture,
+                                                args.keep_unconfirmed)):
         _print_face(f"face {i}", face)
     print(f"wrote {args.out}")
     return 0
@@ -407,6 +426,10 @@ def build_parser() -> argparse.ArgumentParser:
                              help="what the jaw landmarks mark: the visible outline (contour: "
                                   "dlib, 300-W .pts) or the 3D jaw (fixed: MediaPipe, "
                                   "AFLW2000-3D); default: fixed for MediaPipe, else contour")
+        command.add_argument("--keep-unconfirmed", action="store_true",
+                             help="photos: also reconstruct detections the face mesh does not confirm "
+                                  "(mostly faces turned beyond about 60 degrees; rough, and a "
+                                  "false detection is reconstructed too)")
 
     rec = command("reconstruct", "photo, folder of photos or video -> 3D faces")
     rec.add_argument("input", help="photo, folder of photos, or video (.mp4 .avi .mov ...)")
