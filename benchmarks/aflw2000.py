@@ -9,7 +9,9 @@ the stages of ``tfface reconstruct``:
 
 * ``encoder``: align + the shipped encoder;
 * ``landmark fit``: + :class:`tfface.fitting.LandmarkFitter` (jaw ``fixed``:
-  AFLW's points mark the 3D jaw; ``contour`` for dlib's visible outline);
+  AFLW's points mark the 3D jaw; ``contour`` for dlib's visible outline;
+  the landmarker's per-point confidence, as ``tfface reconstruct`` uses it,
+  unless ``--uniform-confidence``);
 * ``photometric``: + ``--fit N`` steps through the renderer (optional).
 
 Peer (``--eos``, needs the ``peers`` extra, ``eos-py``): eos's
@@ -45,7 +47,7 @@ from tqdm import tqdm  # noqa: E402
 from tfface.evaluation import (YAW_BINS, aflw2000, aflw_angles, landmark_box, nme_3ddfa,  # noqa: E402
                                yaw_bin_means)
 from tfface.faces import read_image  # noqa: E402
-from tfface.faces.landmarks import LANDMARKERS, make_landmarker  # noqa: E402
+from tfface.faces.landmarks import LANDMARKERS  # noqa: E402
 from tfface.reconstruct import FaceReconstructor  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "eval",
@@ -96,12 +98,13 @@ def dataset_pose(face, reconstructor) -> dict:
 
 
 def run(args) -> dict:
-    reconstructor = FaceReconstructor(args.encoder, args.morphable_model)
+    detected = args.landmarks in LANDMARKERS
+    reconstructor = FaceReconstructor(args.encoder, args.morphable_model,
+                                      args.landmarks if detected else "mediapipe")
     fitter = reconstructor.landmark_fitter
-    landmarker = None
-    if args.landmarks in LANDMARKERS:
-        landmarker = make_landmarker(args.landmarks)
-    jaw = args.jaw or ("contour" if args.landmarks == "dlib" else "fixed")
+    landmarker = reconstructor.landmarker if detected else None
+    jaw = args.jaw or (reconstructor.detector_jaw if detected else "fixed")
+    confidence = reconstructor.detector_confidence if detected and args.confidence else None
     stages = ["input landmarks", "encoder", "landmark fit"] + (["photometric"] if args.fit else [])
     peer = EosPeer(args.sfm) if args.eos else None
     if peer is not None:
@@ -128,7 +131,7 @@ def run(args) -> dict:
         faces = {"encoder": face}
         rows["encoder"]["ms"].append(1e3 * (time.perf_counter() - start))
         start = time.perf_counter()
-        fit = fitter.fit(face.aligned.landmarks, face.params, jaw=jaw)
+        fit = fitter.fit(face.aligned.landmarks, face.params, jaw=jaw, confidence=confidence)
         rows["landmark fit"]["ms"].append(1e3 * (time.perf_counter() - start))
         faces["landmark fit"] = reconstructor.describe(fit.params, face.aligned, points)
         if args.fit:
@@ -152,7 +155,9 @@ def run(args) -> dict:
         valid.append(item["pose_valid"])
     bins, valid = np.array(bins), np.array(valid)
     report = {"images": len(images), "pose_images": int(valid.sum()),
-              "landmarks": args.landmarks, "jaw": jaw, "stages": {}}
+              "landmarks": args.landmarks, "jaw": jaw,
+              "point_confidence": "landmarker's" if confidence is not None else "uniform",
+              "stages": {}}
     for stage, row in rows.items():
         entry = {"nme_pct": {k: 100 * v for k, v in yaw_bin_means(np.array(row["nme"]),
                                                                     bins).items()},
@@ -168,7 +173,8 @@ def run(args) -> dict:
 
 def print_table(report: dict) -> None:
     print(f"AFLW2000-3D: {report['images']} images ({report['pose_images']} for pose), "
-          f"landmarks: {report['landmarks']}, jaw: {report['jaw']}")
+          f"landmarks: {report['landmarks']}, jaw: {report['jaw']}, "
+          f"point confidence: {report['point_confidence']}")
     header = (f"{'stage':16s} " + " ".join(f"{b:>8s}" for b in YAW_BINS)
               + f" {'NME%':>6s} {'orig.':>6s}  "
               + " ".join(f"{a:>5s}" for a in ("yaw", "pitch", "roll", "MAE")) + f" {'ms':>7s}")
@@ -198,6 +204,9 @@ def main(argv=None) -> int:
     parser.add_argument("--jaw", choices=("contour", "fixed"),
                         help="landmark-fit jaw mode (default: contour for dlib's visible "
                              "outline, fixed for MediaPipe's and the dataset's 3D jaw)")
+    parser.add_argument("--uniform-confidence", dest="confidence", action="store_false",
+                        help="landmark fit: trust every point alike (default: the "
+                             "landmarker's per-point confidence, as tfface reconstruct)")
     parser.add_argument("--fit", type=int, default=0, metavar="N", help="photometric steps")
     parser.add_argument("--encoder", help="encoder (default: the shipped one)")
     parser.add_argument("--morphable-model", help="morphable model (default: ict)")

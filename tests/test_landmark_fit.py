@@ -122,3 +122,36 @@ def test_rotation_comes_back_wrapped_to_plus_minus_pi(setup):
     assert np.all(angles >= -np.pi) and np.all(angles < np.pi)
     np.testing.assert_allclose(angles, plain.params[rotation], atol=1e-4)
     np.testing.assert_allclose(wrapped.landmarks, plain.landmarks, atol=1e-3)
+
+
+def test_confidence_reweights_points_and_discounts_a_biased_jaw(setup):
+    """Per-point confidence multiplies the training's point weights: all-equal
+    confidence changes nothing; a jaw displaced as MediaPipe's lags a pitched
+    face (all 17 points 4 px up at 112 px) pulls the head pitch less when the
+    jaw is trusted as :data:`POINT_CONFIDENCE` says, and the shape still
+    follows it."""
+    from tfface.faces.mesh_map import POINT_CONFIDENCE
+    model, renderer, fitter = setup
+    params, landmarks = _faces(renderer, 6, 7)
+    rotation = renderer.layout.slices["rotation"]
+    assert fitter.loss(params[0], landmarks[0] + 1.0, confidence=np.full(68, 0.3)) == \
+        pytest.approx(fitter.loss(params[0], landmarks[0] + 1.0))
+    w = fitter.weights(POINT_CONFIDENCE)
+    assert w.sum() == pytest.approx(1.0) and w[0] == pytest.approx(0.2 * w[30])
+    errors = {"uniform": [], "confidence": []}
+    jaw_residual = {"uniform": [], "confidence": []}
+    for p, target in zip(params, landmarks):
+        biased = target.copy()
+        biased[:17, 1] -= 4.0
+        for name, confidence in (("uniform", None), ("confidence", POINT_CONFIDENCE)):
+            fit = fitter.fit(biased, p, jaw="fixed", confidence=confidence)
+            errors[name].append(abs(np.degrees(fit.params[rotation][0] - p[rotation][0])))
+            jaw_residual[name].append(
+                np.linalg.norm(fit.landmarks[:17] - biased[:17], axis=1).mean())
+    # pitch error, measured 6.7 deg uniform, 5.1 with the confidence
+    assert np.mean(errors["confidence"]) < 0.85 * np.mean(errors["uniform"]), errors
+    # ... while the shape, refitted to every point with the pose held, still
+    # follows the jaw (measured 0.69 px vs 0.60; the pose fit alone: 1.41)
+    assert np.mean(jaw_residual["confidence"]) < 1.5 * np.mean(jaw_residual["uniform"])
+    with pytest.raises(ValueError, match="confidence"):
+        fitter.fit(landmarks[0], confidence=np.ones(5))

@@ -177,12 +177,13 @@ def _reconstruct_photo(reconstructor, path: str, out: str, formats, fit_steps: i
     from tfface.outputs import write_reconstruction
     photo = read_image(path)
     landmarks = _photo_landmarks(path)
-    if landmarks is not None:
-        sources = [".pts file"]
-    else:
+    detected = landmarks is None
+    if detected:
         landmarks, sources = _detected_landmarks(reconstructor, photo, path, keep_unconfirmed)
-        jaw = jaw or reconstructor.detector_jaw
-    faces = reconstructor.reconstruct(photo, landmarks, fit_steps=fit_steps, jaw=jaw)
+    else:
+        sources = [".pts file"]
+    faces = reconstructor.reconstruct(photo, landmarks, fit_steps=fit_steps, jaw=jaw,
+                                      detected=detected)
     for face, source in zip(faces, sources):
         face.landmark_source = source
     stem = os.path.splitext(os.path.basename(path))[0]

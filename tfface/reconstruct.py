@@ -147,6 +147,16 @@ class FaceReconstructor:
         68-point map marks the 3D jaw (``fixed``), dlib the outline (``contour``)."""
         return "fixed" if self.landmarker_name == "mediapipe" else "contour"
 
+    @property
+    def detector_confidence(self) -> Optional[np.ndarray]:
+        """The landmark fit's per-point confidence ``[68]`` for this
+        landmarker's points: MediaPipe's map trusts its jaw less
+        (:data:`tfface.faces.mesh_map.POINT_CONFIDENCE`); dlib: None (all 1)."""
+        if self.landmarker_name != "mediapipe":
+            return None
+        from tfface.faces.mesh_map import POINT_CONFIDENCE
+        return POINT_CONFIDENCE
+
     def find_landmarks(self, image_rgb: np.ndarray) -> List[np.ndarray]:
         """68 landmarks ``[68, 2]`` of every usable face the detector finds."""
         return [f.landmarks for f in self.landmarker(image_rgb) if f.problem is None]
@@ -154,17 +164,24 @@ class FaceReconstructor:
     def reconstruct(self, image_rgb: np.ndarray,
                     landmarks: Optional[Sequence[np.ndarray]] = None,
                     fit_steps: int = 0, landmark_fit: bool = True,
-                    jaw: Optional[str] = None) -> List[FaceReconstruction]:
+                    jaw: Optional[str] = None,
+                    detected: Optional[bool] = None) -> List[FaceReconstruction]:
         """Faces in a uint8 RGB photo ``[H, W, 3]``; ``landmarks``: a list of
         ``[68, 2]`` (photo pixels), else the detector finds them. Empty when
         no face is found. The encoder's output is refined by the landmark fit
         (``landmark_fit``; ``jaw``: ``contour`` when the jaw points mark the
         visible outline, as dlib and 300-W annotations do, ``fixed`` when they
-        mark the 3D jaw, as MediaPipe's map and AFLW2000-3D do; None: fixed
-        for the MediaPipe landmarker's points, else contour), then, with
-        ``fit_steps`` > 0, by photometric fitting."""
+        mark the 3D jaw, as MediaPipe's map and AFLW2000-3D do), then, with
+        ``fit_steps`` > 0, by photometric fitting. ``detected``: the
+        landmarks come from :attr:`landmarker` (default: when ``landmarks``
+        is None), so the fit takes its jaw mode (:attr:`detector_jaw`, unless
+        ``jaw`` is given) and per-point confidence
+        (:attr:`detector_confidence`); other landmarks (a ``.pts`` file) are
+        trusted alike, jaw ``contour`` unless ``jaw`` is given."""
+        detected = landmarks is None if detected is None else detected
         if jaw is None:
-            jaw = self.detector_jaw if landmarks is None else "contour"
+            jaw = self.detector_jaw if detected else "contour"
+        confidence = self.detector_confidence if detected else None
         if landmarks is None:
             landmarks = self.find_landmarks(image_rgb)
         if not len(landmarks):
@@ -174,7 +191,8 @@ class FaceReconstructor:
         crops = np.stack([a.crop for a in aligned]).astype(np.float32)
         params = self.encoder.predict(crops)
         if landmark_fit:
-            params = np.stack([self.landmark_fitter.fit(a.landmarks, p, jaw=jaw).params
+            params = np.stack([self.landmark_fitter.fit(a.landmarks, p, jaw=jaw,
+                                                        confidence=confidence).params
                                for p, a in zip(params, aligned)])
         fit = None
         if fit_steps > 0:

@@ -90,7 +90,7 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
             rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
             landmarks = tracker(rgb)
             faces = reconstructor.reconstruct(rgb, landmarks, fit_steps=fit_steps,
-                                              jaw=reconstructor.detector_jaw)
+                                              detected=True)
             record = {"frame": index, "time": index / fps, "face": None}
             if faces:
                 found += 1

@@ -19,6 +19,10 @@ alternation (pitch trades against identity; alternating converges slowly):
   projected vertex of a horizontal line of vertices behind each jaw
   landmark ("landmark marching", as in Zhu et al.'s HPEN/3DDFA);
   ``jaw="fixed"`` for annotations of the 3D jaw (AFLW2000-3D, LS3D-W);
+* per-point ``confidence`` (optional): the landmarker's trust in each point
+  (e.g. :data:`tfface.faces.mesh_map.POINT_CONFIDENCE`: MediaPipe's jaw is
+  less reliable than its inner points) multiplies the training's per-point
+  weights, renormalised so that the landmark term keeps its total weight;
 * the expressions fitted are those 68 points can see
   (:func:`landmark_expressions`): gaze, cheek puff/squint and nose sneer
   move no landmark reliably, and fitted freely they soak up shape error.
@@ -145,15 +149,34 @@ class LandmarkFitter:
     def _vertices(self, ids: np.ndarray, identity: np.ndarray, expression: np.ndarray):
         return self._mean[ids] + self._id[ids] @ identity + self._exp[ids] @ expression
 
+    def weights(self, confidence: Optional[np.ndarray] = None) -> np.ndarray:
+        """Per-point weights ``[68]`` (sum 1): the training's, times the
+        landmarks' ``confidence`` ``[68]`` (None: all 1), renormalised."""
+        if confidence is None:
+            return self.point_weights
+        confidence = np.asarray(confidence, np.float64)
+        if confidence.shape != (NUM_LANDMARKS,) or np.any(confidence < 0) or \
+                not np.any(confidence > 0):
+            raise ValueError(f"confidence: expected [68] non-negative values, not all zero; "
+                             f"got shape {confidence.shape}")
+        weights = self.point_weights * confidence
+        return weights / weights.sum()
+
     def loss(self, params: np.ndarray, target: np.ndarray,
-             ids: Optional[np.ndarray] = None) -> float:
+             ids: Optional[np.ndarray] = None,
+             confidence: Optional[np.ndarray] = None) -> float:
         """Landmark + regularization loss (training weights) of ``params``
-        ``[P]`` against ``target`` ``[68, 2]``, with vertex ``ids`` ``[68]``."""
+        ``[P]`` against ``target`` ``[68, 2]``, with vertex ``ids`` ``[68]``
+        and per-point ``confidence`` ``[68]`` (:meth:`weights`)."""
         ids = self.model.landmark_indices if ids is None else ids
+        return self._loss(params, target, ids, self.weights(confidence))
+
+    def _loss(self, params: np.ndarray, target: np.ndarray, ids: np.ndarray,
+              weights: np.ndarray) -> float:
         pixels = self.project(params, ids)
         groups = self.layout.split_numpy(params)
         size = float(self.camera.size[1])
-        landmark = np.sum(self.point_weights * np.sum(((pixels - target) / size) ** 2, 1))
+        landmark = np.sum(weights * np.sum(((pixels - target) / size) ** 2, 1))
         return float(self.landmark_weight * landmark
                      + self.prior_id * np.sum(groups["identity"] ** 2)
                      + self.prior_exp * np.sum(groups["expression"] ** 2)
@@ -192,10 +215,15 @@ class LandmarkFitter:
 
     # --------------------------------------------------------------- solve
     def fit(self, target: np.ndarray, init: Optional[np.ndarray] = None, jaw: str = "contour",
-            iterations: int = 12) -> LandmarkFit:
+            iterations: int = 12, confidence: Optional[np.ndarray] = None) -> LandmarkFit:
         """Fit ``target`` ``[68, 2]`` (pixels of :attr:`camera`); ``init``
-        ``[P]`` (e.g. the encoder's output; default the mean face, frontal).
-        Albedo, light and z translation keep their initial values."""
+        ``[P]`` (e.g. the encoder's output; default the mean face, frontal);
+        ``confidence`` ``[68]``: the landmarker's per-point trust (None: all
+        1); with it the head pose is fitted with the points so weighted, then
+        the shape, scale and position once more with every point alike and
+        the pose held. Albedo, light and z translation keep their initial
+        values. ``loss_before`` / ``loss_after``: the training objective
+        (every point alike)."""
         if jaw not in JAW_MODES:
             raise ValueError(f"jaw must be one of {JAW_MODES}, got {jaw!r}")
         target = np.asarray(target, np.float64)
@@ -204,19 +232,33 @@ class LandmarkFitter:
         params = self._clip(self.layout.zeros(1)[0].astype(np.float64) if init is None else
                             np.array(init, np.float64))
 
-        def vertices(current: np.ndarray) -> np.ndarray:
-            return self.jaw_vertices(current) if jaw == "contour" else self.model.landmark_indices
+        before = self.loss(params, target, self._vertex_ids(params, jaw))
+        params, done = self._solve(params, target, jaw, iterations, self.weights(confidence))
+        if confidence is not None:  # the shape from every point alike, the pose held
+            params, more = self._solve(params, target, jaw, iterations, self.point_weights,
+                                       hold_rotation=True)
+            done += more
+        ids = self._vertex_ids(params, jaw)
+        return LandmarkFit(params.astype(np.float32), self.project(params, ids), ids, before,
+                           self.loss(params, target, ids), done)
 
-        ids = vertices(params)
-        before = self.loss(params, target, ids)
-        current, damping, done = before, 1e-3, 0
+    def _vertex_ids(self, params: np.ndarray, jaw: str) -> np.ndarray:
+        return self.jaw_vertices(params) if jaw == "contour" else self.model.landmark_indices
+
+    def _solve(self, params: np.ndarray, target: np.ndarray, jaw: str, iterations: int,
+               weights: np.ndarray, hold_rotation: bool = False) -> Tuple[np.ndarray, int]:
+        """Levenberg-Marquardt from ``params`` with per-point ``weights``
+        ``[68]``; the head rotation held with ``hold_rotation``. Returns the
+        params and the iterations run."""
+        ids = self._vertex_ids(params, jaw)
+        current, damping, done = self._loss(params, target, ids, weights), 1e-3, 0
         for done in range(1, iterations + 1):
-            step = self._step(params, target, ids, damping)
+            step = self._step(params, target, ids, weights, damping, hold_rotation)
             if step is None:
                 break
             trial = self._clip(params + step)
-            trial_ids = vertices(trial)
-            loss = self.loss(trial, target, trial_ids)
+            trial_ids = self._vertex_ids(trial, jaw)
+            loss = self._loss(trial, target, trial_ids, weights)
             if loss < current:
                 params, ids, damping = trial, trial_ids, max(damping / 3, 1e-6)
                 improvement, current = current - loss, loss
@@ -226,8 +268,7 @@ class LandmarkFitter:
                 damping *= 10
                 if damping > 1e4:
                     break
-        return LandmarkFit(params.astype(np.float32), self.project(params, ids), ids, before,
-                           current, done)
+        return params, done
 
     def _clip(self, params: np.ndarray) -> np.ndarray:
         """``params`` with rotation angles wrapped into [-pi, pi) and bounded
@@ -240,8 +281,10 @@ class LandmarkFitter:
         return params
 
     def _step(self, params: np.ndarray, target: np.ndarray, ids: np.ndarray,
-              damping: float) -> Optional[np.ndarray]:
-        """One damped Gauss-Newton step ``[P]`` (zero outside the fitted entries)."""
+              weights: np.ndarray, damping: float,
+              hold_rotation: bool = False) -> Optional[np.ndarray]:
+        """One damped Gauss-Newton step ``[P]`` (zero outside the fitted
+        entries, and on the rotation with ``hold_rotation``)."""
         g = self.layout.split_numpy(params)
         s = self.layout.slices
         rotation = euler_matrix(g["rotation"])
@@ -259,7 +302,7 @@ class LandmarkFitter:
         ]
         jac_world = np.concatenate(blocks, 2)                             # [68, 3, n]
         size = float(self.camera.size[1])
-        row = np.sqrt(self.landmark_weight * self.point_weights)[:, None] / size
+        row = np.sqrt(self.landmark_weight * weights)[:, None] / size
         jac = np.matmul(dpix, jac_world) * row[:, :, None]
         jac = jac.reshape(-1, jac_world.shape[2])
         residual = ((pixels - target) * row).reshape(-1)
@@ -271,6 +314,7 @@ class LandmarkFitter:
         gradient = jac.T @ residual + prior * values
         gradient[6 + n_id:] += self.sparsity
         free = np.ones(jac.shape[1], bool)
+        free[:3] = not hold_rotation
         if self.bounded:  # active set: weights at a bound that the gradient pushes outwards
             fitted = values[6 + n_id:]
             exp_gradient = gradient[6 + n_id:]
