@@ -190,6 +190,7 @@ def test_unconfirmed_profiles_are_refused_or_reconstructed_on_request(landmarker
                  "--keep-unconfirmed"]) == 0
     for item in picked:
         doc = json.loads((tmp_path / "kept" / f"{item['stem']}_face0.json").read_text())
+        assert doc["landmark_source"] == "mediapipe, unconfirmed"
         matrix = Rotation.from_euler("xyz", doc["params"]["rotation"]).as_matrix()
         assert abs(aflw_angles(matrix)["yaw"] - item["pose"]["yaw"]) < 15.0, item["stem"]
 

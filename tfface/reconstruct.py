@@ -75,6 +75,8 @@ class FaceReconstruction:
                "quality": self.quality}
         if self.fit is not None:
             doc["fit"] = self.fit
+        if self.landmark_source is not None:
+            doc["landmark_source"] = self.landmark_source
         return doc
 
 
