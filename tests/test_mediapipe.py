@@ -137,6 +137,21 @@ def test_finds_both_faces_in_the_group_photo(landmarker):
     assert any(f.box[0] < truth_centre[0] < f.box[2] for f in usable)
 
 
+def test_reconstructing_the_group_photo_names_the_detection_it_leaves_out(tmp_path, capsys):
+    import shutil
+
+    from tfface.cli import main
+    shutil.copy(shared_path("faces", "breakingbad.jpg"), tmp_path)  # without its .pts
+    assert main(["reconstruct", str(tmp_path / "breakingbad.jpg"), "--out",
+                 str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert (tmp_path / "out" / "breakingbad_face1.json").exists()
+    assert not (tmp_path / "out" / "breakingbad_face2.json").exists()
+    note, = [line for line in out.splitlines() if line.startswith("note:")]
+    assert "1 more detection(s) not used (face_unconfirmed:" in note  # the dice
+    assert "--keep-unconfirmed" in note
+
+
 def test_no_face_and_tiny_face(landmarker):
     ramp = np.tile(np.linspace(0, 255, 320, dtype=np.uint8), (240, 1))
     assert landmarker(np.dstack([ramp] * 3)) == []

@@ -145,41 +145,55 @@ def _photo_landmarks(path: str) -> Optional[List[np.ndarray]]:
     return [read_pts(pts)] if os.path.isfile(pts) else None
 
 
-def _detected_landmarks(reconstructor, photo, path: str, keep_unconfirmed: bool = False
+UNCONFIRMED_HINT = "--keep-unconfirmed reconstructs an unconfirmed face anyway (roughly)"
+
+
+def _reasons(problems) -> str:
+    """``problem: why; ...`` for the problem names of unused detections."""
+    from tfface.faces.landmarks import PROBLEMS
+    return "; ".join(f"{problem}: {PROBLEMS[problem]}" for problem in sorted(set(problems)))
+
+
+def _detected_landmarks(reconstructor, photo, path: str, keep_unconfirmed: bool = False,
+                        notes: Optional[List[str]] = None
                         ) -> Tuple[List[np.ndarray], List[str]]:
     """The 68 landmarks ``[68, 2]`` of every usable face the landmarker finds
     in ``photo`` and where each came from; a face the mesh does not confirm
     (``face_unconfirmed``: mostly profiles) counts with ``keep_unconfirmed``.
+    Detections not used beside usable ones: a line appended to ``notes``.
     None usable: a one-line error naming why, from the same detections."""
-    from tfface.faces.landmarks import PROBLEMS
     detections = reconstructor.landmarker(photo)
-    usable = [f for f in detections
-              if f.problem is None or (keep_unconfirmed and f.problem == "face_unconfirmed")]
+    kept = [f.problem is None or (keep_unconfirmed and f.problem == "face_unconfirmed")
+            for f in detections]
+    usable = [f for f, keep in zip(detections, kept) if keep]
+    unused = [f.problem for f, keep in zip(detections, kept) if not keep]
+    hint = f"; {UNCONFIRMED_HINT}" if "face_unconfirmed" in unused else ""
     if usable:
+        if unused and notes is not None:
+            notes.append(f"{path}: {len(unused)} more detection(s) not used "
+                         f"({_reasons(unused)}){hint}")
         name = reconstructor.landmarker_name
         return ([f.landmarks for f in usable],
                 [name if f.problem is None else f"{name}, unconfirmed" for f in usable])
-    problems = sorted({f.problem for f in detections} - {None})
     advice = ("use a photo with a frontal face of at least 40 px, or put 68 landmarks in a .pts "
               "file beside it")
-    if not problems:
+    if not unused:
         raise TfFaceError(f"{path}: no face found; {advice}")
-    if "face_unconfirmed" in problems:
-        advice += "; --keep-unconfirmed reconstructs an unconfirmed face anyway (roughly)"
-    reasons = "; ".join(f"{problem}: {PROBLEMS[problem]}" for problem in problems)
-    raise TfFaceError(f"{path}: no usable face ({reasons}); {advice}")
+    raise TfFaceError(f"{path}: no usable face ({_reasons(unused)}); {advice}{hint}")
 
 
 def _reconstruct_photo(reconstructor, path: str, out: str, formats, fit_steps: int,
                        jaw: Optional[str] = None, texture_size: int = 0,
-                       keep_unconfirmed: bool = False) -> List:
+                       keep_unconfirmed: bool = False,
+                       notes: Optional[List[str]] = None) -> List:
     from tfface.faces import read_image
     from tfface.outputs import write_reconstruction
     photo = read_image(path)
     landmarks = _photo_landmarks(path)
     detected = landmarks is None
     if detected:
-        landmarks, sources = _detected_landmarks(reconstructor, photo, path, keep_unconfirmed)
+        landmarks, sources = _detected_landmarks(reconstructor, photo, path, keep_unconfirmed,
+                                                 notes)
     else:
         sources = [".pts file"]
     faces = reconstructor.reconstruct(photo, landmarks, fit_steps=fit_steps, jaw=jaw,
@@ -227,11 +241,14 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
         print(f"{summary['frames_with_face']} of {summary['frames']} frames with a face; wrote "
               f"{summary['video']} and {summary['params']}")
         return 0
+    notes: List[str] = []
     if os.path.isfile(args.input):
         for i, face in enumerate(_reconstruct_photo(reconstructor, args.input, out, formats,
                                                     args.fit, args.jaw, args.texture,
-                                                    args.keep_unconfirmed)):
+                                                    args.keep_unconfirmed, notes)):
             _print_face(f"face {i}", face)
+        for note in notes:
+            print(f"note: {note}")
         print(f"wrote {out}")
         return 0
     from tqdm import tqdm
@@ -241,12 +258,15 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     for path in tqdm(photos, unit="photo"):
         try:
             done += len(_reconstruct_photo(reconstructor, path, out, formats, args.fit,
-                                           args.jaw, args.texture, args.keep_unconfirmed)) > 0
+                                           args.jaw, args.texture, args.keep_unconfirmed,
+                                           notes)) > 0
         except TfFaceError as error:
             failures.append(str(error))
     print(f"{done} of {len(photos)} photos reconstructed into {out}")
     for failure in failures:
         print(f"  skipped {failure}")
+    for note in notes:
+        print(f"  note: {note}")
     return 4 if failures else 0
 
 
@@ -271,10 +291,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
     formats = _mesh_formats(args.format)
     reconstructor = _reconstructor(args)
     out = claim_output_folder(args.out, "reconstruct", args.overwrite)
+    notes: List[str] = []
     for i, face in enumerate(_reconstruct_photo(reconstructor, args.photo, out, formats,
                                                 args.steps, args.jaw, args.texture,
-                                                args.keep_unconfirmed)):
+                                                args.keep_unconfirmed, notes)):
         _print_face(f"face {i}", face)
+    for note in notes:
+        print(f"note: {note}")
     print(f"wrote {args.out}")
     return 0
 
