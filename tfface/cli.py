@@ -241,18 +241,11 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
         print(f"{summary['frames_with_face']} of {summary['frames']} frames with a face; wrote "
               f"{summary['video']} and {summary['params']}")
         return 0
-    notes: List[str] = []
     if os.path.isfile(args.input):
-        for i, face in enumerate(_reconstruct_photo(reconstructor, args.input, out, formats,
-                                                    args.fit, args.jaw, args.texture,
-                                                    args.keep_unconfirmed, notes)):
-            _print_face(f"face {i}", face)
-        for note in notes:
-            print(f"note: {note}")
-        print(f"wrote {out}")
-        return 0
+        return _reconstruct_one_photo(reconstructor, args, args.input, out, formats, args.fit)
     from tqdm import tqdm
-    failures = []
+    failures: List[str] = []
+    notes: List[str] = []
     photos = list_photos(args.input)
     done = 0
     for path in tqdm(photos, unit="photo"):
@@ -291,14 +284,21 @@ def cmd_fit(args: argparse.Namespace) -> int:
     formats = _mesh_formats(args.format)
     reconstructor = _reconstructor(args)
     out = claim_output_folder(args.out, "reconstruct", args.overwrite)
+    return _reconstruct_one_photo(reconstructor, args, args.photo, out, formats, args.steps)
+
+
+def _reconstruct_one_photo(reconstructor, args: argparse.Namespace, path: str, out: str,
+                           formats, fit_steps: int) -> int:
+    """``reconstruct`` / ``fit`` of one photo: each face on a line, then the
+    detections left out."""
     notes: List[str] = []
-    for i, face in enumerate(_reconstruct_photo(reconstructor, args.photo, out, formats,
-                                                args.steps, args.jaw, args.texture,
+    for i, face in enumerate(_reconstruct_photo(reconstructor, path, out, formats, fit_steps,
+                                                args.jaw, args.texture,
                                                 args.keep_unconfirmed, notes)):
         _print_face(f"face {i}", face)
     for note in notes:
         print(f"note: {note}")
-    print(f"wrote {args.out}")
+    print(f"wrote {out}")
     return 0
 
 
@@ -451,9 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
                                   "dlib, 300-W .pts) or the 3D jaw (fixed: MediaPipe, "
                                   "AFLW2000-3D); default: fixed for MediaPipe, else contour")
         command.add_argument("--keep-unconfirmed", action="store_true",
-                             help="photos: also reconstruct detections the face mesh does not confirm "
-                                  "(mostly faces turned beyond about 60 degrees; rough, and a "
-                                  "false detection is reconstructed too)")
+                             help="photos: also reconstruct detections the face mesh does "
+                                  "not confirm (mostly faces turned beyond about 60 degrees; "
+                                  "rough, and a false detection is reconstructed too)")
 
     rec = command("reconstruct", "photo, folder of photos or video -> 3D faces")
     rec.add_argument("input", help="photo, folder of photos, or video (.mp4 .avi .mov ...)")
