@@ -6,7 +6,8 @@ import os
 import pytest
 
 from tfface.errors import TfFaceError
-from tfface.io_utils import OUTPUT_MARKER, atomic_output, claim_output_folder, write_json_atomic
+from tfface.io_utils import (OUTPUT_MARKER, atomic_output, claim_output_folder, output_folder_for,
+                             write_json_atomic)
 
 
 def test_claim_refuses_foreign_content_and_keeps_it(tmp_path):
@@ -29,6 +30,22 @@ def test_claim_accepts_new_empty_and_own_folders_only(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(TfFaceError, match="not a folder"):
         claim_output_folder(str(tmp_path / "file"), "demo")
+
+
+def test_failed_block_undoes_only_an_unused_claim(tmp_path):
+    for name in ("new", "empty", "used"):
+        with pytest.raises(RuntimeError):
+            if name != "new":
+                (tmp_path / name).mkdir()
+            with output_folder_for(str(tmp_path / name), "reconstruct"):
+                if name == "used":
+                    (tmp_path / name / "a_face0.obj").write_text("v 0 0 0")
+                raise RuntimeError("no face found")
+    assert sorted(os.listdir(tmp_path)) == ["empty", "used"] and not os.listdir(tmp_path / "empty")
+    assert sorted(os.listdir(tmp_path / "used")) == [OUTPUT_MARKER, "a_face0.obj"]
+    with output_folder_for(str(tmp_path / "ok"), "reconstruct") as out:
+        assert os.listdir(out) == [OUTPUT_MARKER]
+    assert os.listdir(tmp_path / "ok") == [OUTPUT_MARKER]
 
 
 def test_atomic_output_leaves_nothing_on_error_and_keeps_the_old_file(tmp_path):

@@ -169,6 +169,7 @@ def test_folder_run_continues_past_bad_files(synthetic, tmp_path, capsys):
 
 @pytest.mark.parametrize("case, message", [
     ("missing", "no such file"),
+    ("fit-missing", "no such file"),
     ("text", "not an image file"),
     ("video", "cannot decode this video"),
     ("format", "unknown; use any of"),
@@ -179,6 +180,7 @@ def test_bad_inputs_give_one_line_errors(case, message, tmp_path, capsys):
     (tmp_path / "clip.mp4").write_bytes(b"\x00" * 1000)
     (tmp_path / "file").write_text("")
     args = {"missing": ["reconstruct", str(tmp_path / "nope.jpg")],
+            "fit-missing": ["fit", str(tmp_path / "nope.jpg")],
             "text": ["reconstruct", str(tmp_path / "notes.png")],
             "video": ["reconstruct", str(tmp_path / "clip.mp4")],
             "format": ["reconstruct", str(tmp_path / "notes.png"), "--format", "stl"],
@@ -190,7 +192,7 @@ def test_bad_inputs_give_one_line_errors(case, message, tmp_path, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
-    assert not out.exists() or os.listdir(out) in ([], [OUTPUT_MARKER])
+    assert not out.exists()  # a refused run leaves no output folder behind
 
 
 def test_face_less_photo_is_reported(tmp_path, capsys):
@@ -198,7 +200,10 @@ def test_face_less_photo_is_reported(tmp_path, capsys):
     write_image(str(tmp_path / "sky.png"), np.dstack([ramp] * 3))
     assert main(["reconstruct", str(tmp_path / "sky.png"), "--out", str(tmp_path / "o")]) == 2
     assert "no face found" in capsys.readouterr().err
-    assert os.listdir(tmp_path / "o") == [OUTPUT_MARKER]
+    assert not (tmp_path / "o").exists()  # nor an output folder holding only the marker
+    (tmp_path / "mine").mkdir()  # a folder the user made stays, without a marker
+    assert main(["reconstruct", str(tmp_path / "sky.png"), "--out", str(tmp_path / "mine")]) == 2
+    assert os.listdir(tmp_path / "mine") == []
 
 
 def test_real_photo_with_detector_and_fit(tmp_path):

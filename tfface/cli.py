@@ -17,7 +17,7 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from tfface.errors import TfFaceError
-from tfface.io_utils import claim_output_folder
+from tfface.io_utils import claim_output_folder, output_folder_for
 from tfface.morphable import load_model
 
 
@@ -227,13 +227,18 @@ def _reconstructor(args: argparse.Namespace):
 
 def cmd_reconstruct(args: argparse.Namespace) -> int:
     """Photo, folder of photos or video -> meshes, params.json, overlays."""
-    from tfface.faces.prepare import list_photos
-    from tfface.video import VIDEO_EXTENSIONS, reconstruct_video
     formats = _mesh_formats(args.format)
     if not os.path.exists(args.input):
         raise TfFaceError(f"{args.input}: no such file or folder")
     reconstructor = _reconstructor(args)
-    out = claim_output_folder(args.out, "reconstruct", args.overwrite)
+    with output_folder_for(args.out, "reconstruct", args.overwrite) as out:
+        return _reconstruct_input(reconstructor, args, out, formats)
+
+
+def _reconstruct_input(reconstructor, args: argparse.Namespace, out: str, formats) -> int:
+    """``reconstruct`` of its video, photo or folder of photos into ``out``."""
+    from tfface.faces.prepare import list_photos
+    from tfface.video import VIDEO_EXTENSIONS, reconstruct_video
     if os.path.splitext(args.input)[1].lower() in VIDEO_EXTENSIONS:
         summary = reconstruct_video(reconstructor, args.input, out, smoothing=not args.no_smoothing,
                                     fit_steps=args.fit, tracking=not args.no_tracking,
@@ -283,8 +288,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
     """Per-photo analysis-by-synthesis from the encoder's output."""
     formats = _mesh_formats(args.format)
     reconstructor = _reconstructor(args)
-    out = claim_output_folder(args.out, "reconstruct", args.overwrite)
-    return _reconstruct_one_photo(reconstructor, args, args.photo, out, formats, args.steps)
+    with output_folder_for(args.out, "reconstruct", args.overwrite) as out:
+        return _reconstruct_one_photo(reconstructor, args, args.photo, out, formats, args.steps)
 
 
 def _reconstruct_one_photo(reconstructor, args: argparse.Namespace, path: str, out: str,
