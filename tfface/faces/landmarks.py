@@ -22,7 +22,8 @@ import cv2
 import numpy as np
 
 from tfface.errors import TfFaceError
-from tfface.faces.mediapipe import BlazeFaceDetector, FaceMesh, eye_aligned_crop, mesh_crop
+from tfface.faces.mediapipe import (BlazeFaceDetector, FaceMesh, eye_aligned_crop, mesh_crop,
+                                    overlaps)
 from tfface.faces.mesh_map import ibug68
 
 INSTALL_HINT = 'pip install "tfface[landmarks]" (dlib-bin + face_recognition_models)'
@@ -105,13 +106,30 @@ class MediaPipeLandmarker:
         return face if face.problem is None else None
 
     def landmarks_in_box(self, image_rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
-        """The 68 landmarks ``[68, 2]`` of the face in ``box`` ``[4]``: a crop
-        of the box, then a second, eye-levelled and flip-averaged crop from
-        the first mesh."""
+        """The 68 landmarks ``[68, 2]`` of the face in ``box`` ``[4]``, cropped
+        as a detection of that box would be: levelled by the eye keypoints
+        of the detection that overlaps it most (found near the box), else
+        upright."""
         box = np.asarray(box, np.float64)
-        first, _ = self.mesh(image_rgb, self._crops(box)[-1])
-        points, _ = self.mesh.averaged(image_rgb, mesh_crop(first))
-        return ibug68(points)
+        return self._face(image_rgb, self._crops(box, self._eyes_near(image_rgb, box)),
+                          1.0).landmarks
+
+    def _eyes_near(self, image_rgb: np.ndarray, box: np.ndarray,
+                   min_overlap: float = 0.3) -> Optional[np.ndarray]:
+        """The eye keypoints ``[2, 2]`` of the detection in a window of twice
+        ``box`` that overlaps ``box`` most (IoU above ``min_overlap``), or None."""
+        height, width = image_rgb.shape[:2]
+        centre, side = (box[:2] + box[2:]) / 2, max(box[2] - box[0], box[3] - box[1])
+        x0, y0 = np.clip(np.floor(centre - side), 0, None).astype(int)
+        x1, y1 = np.ceil(centre + side).astype(int)
+        detections = self.detector(image_rgb[y0:min(y1, height), x0:min(x1, width)])
+        if not detections:
+            return None
+        corner = np.array([x0, y0], np.float64)
+        boxes = np.array([d.box for d in detections]) + np.tile(corner, 2)
+        overlap = overlaps(box, boxes)[0]
+        best = int(np.argmax(overlap))
+        return detections[best].keypoints[:2] + corner if overlap[best] > min_overlap else None
 
     @staticmethod
     def _crops(box: np.ndarray, eyes=None) -> List[np.ndarray]:
@@ -124,17 +142,15 @@ class MediaPipeLandmarker:
 
     def _face(self, image_rgb: np.ndarray, crops: List[np.ndarray], score: float
               ) -> DetectedFace:
-        """The face in the first of ``crops`` where the mesh sees one, refined
-        by a second, flip-averaged pass cropped from its own mesh; when none
-        does, the best crop's points flagged ``face_unconfirmed``."""
-        tried = []
+        """The face in the first of ``crops`` where the face mesh sees one
+        after a second, flip-averaged pass cropped from its own first mesh;
+        when none does, the last crop's, flagged ``face_unconfirmed``."""
         for crop in crops:
-            points, presence = self.mesh(image_rgb, crop)
-            tried.append((presence, points))
+            first, _ = self.mesh(image_rgb, crop)
+            points, presence = self.mesh.averaged(image_rgb, mesh_crop(first))
             if presence >= self.min_presence:
-                refined, presence = self.mesh.averaged(image_rgb, mesh_crop(points))
-                return _mesh_face(refined if presence >= self.min_presence else points, score)
-        return _mesh_face(max(tried, key=lambda pair: pair[0])[1], score, "face_unconfirmed")
+                return _mesh_face(points, score)
+        return _mesh_face(points, score, "face_unconfirmed")
 
 
 def _mesh_face(points: np.ndarray, score: float, problem: Optional[str] = None) -> DetectedFace:

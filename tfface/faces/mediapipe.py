@@ -88,7 +88,7 @@ def ssd_anchors() -> np.ndarray:
     return np.concatenate(centres)
 
 
-def _overlaps(box: np.ndarray, boxes: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def overlaps(box: np.ndarray, boxes: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """Intersection over union of ``box`` ``[4]`` with each of ``boxes``
     ``[N, 4]``, and the fraction of each of ``boxes`` inside ``box``."""
     lo = np.maximum(box[:2], boxes[:, :2])
@@ -106,7 +106,7 @@ def weighted_nms(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
     order = np.argsort(-scores)
     out = []
     while len(order):
-        iou, inside = _overlaps(boxes[order[0]], boxes[order])
+        iou, inside = overlaps(boxes[order[0]], boxes[order])
         merged = (iou > threshold) | (inside > PART_INSIDE)
         group = order[merged]
         weights = scores[group][:, None]
