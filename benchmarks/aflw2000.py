@@ -41,11 +41,10 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-from scipy.spatial.transform import Rotation  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from tfface.evaluation import (YAW_BINS, aflw2000, aflw_angles, landmark_box, nme_3ddfa,  # noqa: E402
-                               yaw_bin_means)
+from tfface.evaluation import (YAW_BINS, aflw2000, aflw_angles, aflw_pose,  # noqa: E402
+                               landmark_box, nme_3ddfa, yaw_bin_means)
 from tfface.faces import read_image  # noqa: E402
 from tfface.faces.landmarks import LANDMARKERS  # noqa: E402
 from tfface.reconstruct import FaceReconstructor  # noqa: E402
@@ -89,12 +88,6 @@ class EosPeer:
         vertices = np.asarray(mesh.vertices)[self.landmark_vertices]
         projected = np.c_[vertices, np.ones(len(vertices))] @ camera.T
         return aflw_angles(rotation), projected[:, :2]
-
-
-def dataset_pose(face, reconstructor) -> dict:
-    """A reconstruction's head pose in AFLW2000-3D's convention (degrees)."""
-    rotation = reconstructor.layout.split_numpy(face.params)["rotation"]
-    return aflw_angles(Rotation.from_euler("xyz", rotation).as_matrix())
 
 
 def run(args) -> dict:
@@ -143,7 +136,7 @@ def run(args) -> dict:
             faces["photometric"] = reconstructor.describe(result.params[0], face.aligned, points)
         for stage, found in faces.items():
             record_landmarks(stage, found.landmarks2d, item)
-            pose = dataset_pose(found, reconstructor)
+            pose = aflw_pose(found.pose)
             rows[stage]["pose"].append([abs(pose[a] - item["pose"][a]) for a in ANGLES])
         if peer is not None:
             start = time.perf_counter()

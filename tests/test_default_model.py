@@ -83,7 +83,7 @@ def test_laplacian_modes_of_a_path_are_cosines():
 def test_aflw_pose_convention_on_our_renders():
     from scipy.spatial.transform import Rotation
 
-    from tfface.evaluation import aflw_angles, aflw_matrix
+    from tfface.evaluation import aflw_matrix, aflw_pose
     from tfface.layers import Renderer
     model = default_model()
     renderer = Renderer.from_model(model, (128, 128))
@@ -94,7 +94,8 @@ def test_aflw_pose_convention_on_our_renders():
     params[2, rotation] = np.radians([-20, 0, 0])  # tfface pitch < 0: chin up
     params[3, rotation] = np.radians([0, 0, -15])  # tfface roll < 0: clockwise on screen
     points = renderer.compute_for_render(params)["landmarks2d"].numpy()
-    angles = [aflw_angles(Rotation.from_euler("xyz", p[rotation]).as_matrix()) for p in params]
+    angles = [aflw_pose(dict(zip(("pitch", "yaw", "roll"), np.degrees(p[rotation]))))
+              for p in params]
     # AFLW: yaw > 0 = towards the image left; pitch > 0 = looking up; roll > 0 = clockwise
     assert points[1, 30, 0] > points[0, 30, 0] + 5 and angles[1]["yaw"] == pytest.approx(-30, abs=1e-3)
     assert points[2, 30, 1] < points[0, 30, 1] - 3 and angles[2]["pitch"] == pytest.approx(20, abs=1e-3)
@@ -137,9 +138,7 @@ def test_eval_photos_pose_and_landmarks_within_bounds(source, max_pose, max_nme)
     ``tfface reconstruct``'s own (MediaPipe in the dataset's box, fitted with
     its point confidence): pose MAE and NME within bounds (measured 3.05 deg
     / 3.0 % and 3.16 deg / 4.2 %; the README has the full-set figures)."""
-    from scipy.spatial.transform import Rotation
-
-    from tfface.evaluation import aflw2000, aflw_angles, landmark_box, nme_3ddfa
+    from tfface.evaluation import aflw2000, aflw_pose, landmark_box, nme_3ddfa
     from tfface.faces import read_image
     from tfface.reconstruct import FaceReconstructor
     folder = shared_path("eval", "aflw2000_3d")
@@ -152,8 +151,7 @@ def test_eval_photos_pose_and_landmarks_within_bounds(source, max_pose, max_nme)
         else:
             points = reconstructor.landmarker.landmarks_in_box(photo, landmark_box(item["box"]))
             face, = reconstructor.reconstruct(photo, [points], detected=True)
-        rotation = reconstructor.layout.split_numpy(face.params)["rotation"]
-        pose = aflw_angles(Rotation.from_euler("xyz", rotation).as_matrix())
+        pose = aflw_pose(face.pose)
         errors.append([abs(pose[k] - item["pose"][k]) for k in ("yaw", "pitch", "roll")])
         nmes.append(nme_3ddfa(face.landmarks2d, item["reannotated"]))
     assert np.mean(errors) < max_pose, errors

@@ -75,6 +75,23 @@ def test_alignment_round_trip_and_pixels(name):
     assert np.abs(lookup - smooth_crop[ys.ravel(), xs.ravel()]).mean() < 3.0
 
 
+@pytest.mark.parametrize("degrees", [30, 100, -150])
+def test_alignment_scale_does_not_depend_on_roll_and_levelling_undoes_it(degrees):
+    from tfface.faces.align import alignment_transform, apply_transform
+    truth = read_pts(shared_path("faces", "takeo.pts"))
+    rotation = cv2.getRotationMatrix2D(tuple(truth.mean(0)), degrees, 1.0)  # counter-clockwise
+    rolled = truth @ rotation[:, :2].T + rotation[:, 2]
+    (upright, upright_roll), (turned, roll) = (alignment_transform(points, 128, default_template())
+                                               for points in (truth, rolled))
+    assert turned[0, 0] == pytest.approx(upright[0, 0], rel=1e-9) and turned[0, 0] > 0
+    assert turned[0, 1] == turned[1, 0] == 0  # not rotated unless asked
+    assert np.degrees(roll - upright_roll) == pytest.approx(degrees, abs=1e-6)
+    levelled, _ = alignment_transform(rolled, 128, default_template(), level=True)
+    level_upright, _ = alignment_transform(truth, 128, default_template(), level=True)
+    np.testing.assert_allclose(apply_transform(levelled, rolled),
+                               apply_transform(level_upright, truth), atol=1e-6)
+
+
 def _write(path, array, **kwargs):
     Image.fromarray(array).save(path, **kwargs)
 

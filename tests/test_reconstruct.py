@@ -82,6 +82,21 @@ def test_fit_lowers_loss_and_recovers_pose(reconstructor, synthetic):
                 synthetic["rotation"])
 
 
+@pytest.mark.parametrize("roll", [100.0, -120.0])
+def test_a_face_rolled_beyond_90_degrees_keeps_its_pose(reconstructor, synthetic, roll):
+    # The crop's scale does not depend on roll: a least-squares scale without
+    # rotation turned negative here (an upside-down crop: roll off by 180 deg).
+    from tfface.layers import Renderer
+    renderer = Renderer.from_model(reconstructor.model, (160, 160))
+    params = synthetic["params"][:1].copy()
+    rotation = renderer.layout.slices["rotation"]
+    params[0, rotation] = np.radians([5.0, 10.0, roll])
+    out = renderer(params, random_backgrounds(1, (160, 160), np.random.default_rng(3)))
+    face, = reconstructor.reconstruct(to_uint8(out["image"].numpy()[0]),
+                                      [out["landmarks2d"].numpy()[0]])
+    assert abs(face.pose["roll"] - roll) < 5.0 and face.quality < 0.1, face.pose
+
+
 def test_pose_is_reported_within_plus_minus_180_degrees(reconstructor, synthetic):
     from tfface.faces.align import align_face
     aligned = align_face(synthetic["photos"][0], synthetic["landmarks"][0], reconstructor.size,
@@ -255,6 +270,39 @@ def test_video_overlay_track_texture_and_smoothed_params(tmp_path):
     upper = np.maximum(smoothed[:-1], raw[1:]) + 1e-4
     assert np.all((lower <= smoothed[1:]) & (smoothed[1:] <= upper))
     assert np.abs(smoothed[1:] - raw[1:]).max() > 0.05  # mm: the filter did act
+
+
+def test_video_smooths_the_pose_of_a_face_rolling_past_the_levelling_angle(reconstructor,
+                                                                          tmp_path):
+    # The crop is levelled once the roll passes LEVEL_BEYOND_DEGREES; the
+    # smoothed roll (photo frame) must still be a low-pass of the raw one.
+    from tfface.layers import Renderer
+    from tfface.reconstruct import LEVEL_BEYOND_DEGREES
+    from tfface.video import reconstruct_video
+    renderer = Renderer.from_model(reconstructor.model, (160, 160))
+    rolls = np.linspace(10.0, 60.0, 10)
+    assert rolls[0] < LEVEL_BEYOND_DEGREES < rolls[-1]
+    params = renderer.layout.zeros(len(rolls))
+    params[:, renderer.layout.slices["rotation"].start + 2] = np.radians(rolls)
+    images = renderer(params, np.full((len(rolls), 160, 160, 3), 0.4, np.float32))["image"]
+    video = tmp_path / "roll.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 160))
+    for image in images.numpy():
+        writer.write(cv2.cvtColor(to_uint8(image), cv2.COLOR_RGB2BGR))
+    writer.release()
+    found = {}
+    for smoothing in (True, False):
+        out = tmp_path / str(smoothing)
+        out.mkdir()
+        reconstruct_video(reconstructor, str(video), str(out), smoothing=smoothing,
+                          progress=False)
+        found[smoothing] = np.array([json.loads(line)["face"]["pose_degrees"]["roll"] for line
+                                     in (out / "roll_params.jsonl").read_text().splitlines()])
+    smoothed, raw = found[True], found[False]
+    assert np.abs(raw - rolls).max() < 5.0
+    lower = np.minimum(smoothed[:-1], raw[1:]) - 1e-3
+    upper = np.maximum(smoothed[:-1], raw[1:]) + 1e-3
+    assert np.all((lower <= smoothed[1:]) & (smoothed[1:] <= upper)), (smoothed, raw)
 
 
 def test_one_euro_filter_smooths_noise_and_follows_steps():

@@ -40,6 +40,13 @@ def aflw_angles(matrix: np.ndarray) -> Dict[str, float]:
             "roll": float(np.degrees(np.arctan2(r[0, 1], r[0, 0])))}
 
 
+def aflw_pose(pose: Dict[str, float]) -> Dict[str, float]:
+    """A tfface head pose (degrees: :attr:`FaceReconstruction.pose`, or
+    ``pose_degrees`` in a face's ``.json``) in AFLW2000-3D's convention."""
+    from tfface.pinhole import euler_matrix
+    return aflw_angles(euler_matrix(np.radians([pose["pitch"], pose["yaw"], pose["roll"]])))
+
+
 def nme_3ddfa(predicted: np.ndarray, truth: np.ndarray) -> float:
     """Mean point-to-point error ``[68, 2]`` over sqrt(w h) of the truth's box."""
     extent = truth.max(0) - truth.min(0)

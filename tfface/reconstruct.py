@@ -20,7 +20,7 @@ from tfface.errors import ModelFileError, TfFaceError
 from tfface.face_loss import encoder_loss
 from tfface.faces.align import AlignedFace, align_face, mean_face_template
 from tfface.fitting.landmarks import LandmarkFitter
-from tfface.pinhole import wrap_angles
+from tfface.pinhole import euler_matrix, wrap_angles
 
 _ASSETS = os.path.join(os.path.dirname(__file__), "assets")
 DEFAULT_ENCODERS = {"ict": os.path.join(_ASSETS, "default_encoder.keras"),
@@ -28,6 +28,11 @@ DEFAULT_ENCODERS = {"ict": os.path.join(_ASSETS, "default_encoder.keras"),
 """The shipped encoder of each built-in model: MobileNetV3-Small at 112 px
 (``configs/default_encoder.yaml`` for ICT-FaceKit; the demo model's was
 trained on its synthetic renders)."""
+LEVEL_BEYOND_DEGREES = 30.0
+"""Faces rolled further than this are levelled in the encoder's crop: the
+shipped encoders were trained on rolls of up to 20 degrees
+(:func:`tfface.data.synthetic.random_params`); params then hold the pose in
+the crop, :attr:`FaceReconstruction.pose` the pose in the photo."""
 OVERLAY_SIZE = 512
 """Faces are rendered at this size for overlays, then warped onto the photo."""
 
@@ -188,8 +193,8 @@ class FaceReconstructor:
             landmarks = self.find_landmarks(image_rgb)
         if not len(landmarks):
             return []
-        aligned = [align_face(image_rgb, np.asarray(lm, np.float64), self.size, self.template)
-                   for lm in landmarks]
+        aligned = [align_face(image_rgb, np.asarray(lm, np.float64), self.size, self.template,
+                              LEVEL_BEYOND_DEGREES) for lm in landmarks]
         crops = np.stack([a.crop for a in aligned]).astype(np.float32)
         params = self.encoder.predict(crops)
         if landmark_fit:
@@ -214,12 +219,14 @@ class FaceReconstructor:
         names = self.layout.expression_names or tuple(
             f"expression_{i}" for i in range(self.layout.expression))
         eyes = np.linalg.norm(landmarks[36] - landmarks[45])
-        pitch, yaw, roll = np.degrees(wrap_angles(groups["rotation"]))
+        pitch, yaw, roll = np.degrees(wrap_angles(groups["rotation"] + [0, 0, aligned.roll]))
+        # a levelled crop's camera is the photo's turned about its view axis
+        to_photo_frame = euler_matrix([0.0, 0.0, aligned.roll]).T.astype(np.float32)
         return FaceReconstruction(
             params=params, groups=groups,
             expressions={n: float(w) for n, w in zip(names, groups["expression"])},
-            vertices=out["vertices"], albedo=out["albedo"], colors=out["colors"],
-            landmarks2d=landmarks2d, landmarks3d=out["landmarks3d"],
+            vertices=out["vertices"] @ to_photo_frame, albedo=out["albedo"], colors=out["colors"],
+            landmarks2d=landmarks2d, landmarks3d=out["landmarks3d"] @ to_photo_frame,
             pose={"pitch": float(pitch), "yaw": float(yaw), "roll": float(roll)},
             aligned=aligned, input_landmarks=landmarks,
             quality=float(np.linalg.norm(landmarks2d - landmarks, axis=1).mean() / eyes), fit=fit)

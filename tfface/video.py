@@ -96,9 +96,13 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
                 found += 1
                 face = faces[0]
                 if filters:
+                    # smoothed in the photo's frame: a levelled crop's roll differs by its own
                     params = face.params.copy()
+                    roll = layout.slices["rotation"].start + 2
+                    params[roll] += face.aligned.roll
                     for group, smoother in filters.items():
                         params[layout.slices[group]] = smoother(params[layout.slices[group]])
+                    params[roll] -= face.aligned.roll
                     face = reconstructor.describe(params, face.aligned, face.input_landmarks,
                                                   face.fit)
                 record["face"] = face.to_json()

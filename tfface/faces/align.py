@@ -3,15 +3,18 @@
 The template is where the morphable model's mean face, neutral pose, lands
 in the renderer's image, so an aligned photo crop looks like what the
 encoder saw in training. No in-plane rotation is removed (as in
-Deep3DFaceRecon): the head pose the encoder predicts is the pose in the
-photo. The inverse transform maps crop results back to the photo.
+Deep3DFaceRecon), so the head pose in the crop is the pose in the photo,
+except for faces rolled beyond ``level_beyond`` degrees (further than the
+encoder's training faces): their crop is levelled, and
+:attr:`AlignedFace.roll` says by how much. The inverse transform maps crop
+results back to the photo.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Optional
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
@@ -37,11 +40,15 @@ def default_template() -> np.ndarray:
 @dataclasses.dataclass
 class AlignedFace:
     """A crop ``[S, S, 3]`` uint8 RGB, its ``landmarks`` ``[68, 2]`` (crop
-    pixels) and ``transform`` ``[2, 3]`` (photo -> crop pixels)."""
+    pixels), ``transform`` ``[2, 3]`` (photo -> crop pixels) and ``roll``:
+    the in-plane rotation (radians, about the camera's view axis, tfface's
+    roll sign) that levelling took out of the crop, 0 when not levelled: a
+    head pose found in the crop has roll ``roll`` less than in the photo."""
 
     crop: np.ndarray
     landmarks: np.ndarray
     transform: np.ndarray
+    roll: float = 0.0
 
     @property
     def inverse(self) -> np.ndarray:
@@ -72,31 +79,53 @@ def resize_transform(ratio: float) -> np.ndarray:
     return np.array([[ratio, 0.0, shift], [0.0, ratio, shift]])
 
 
-def alignment_transform(landmarks: np.ndarray, size: int, template: np.ndarray) -> np.ndarray:
-    """``[2, 3]`` least-squares scale + shift from photo ``landmarks`` ``[68, 2]``
-    onto ``template * size`` (pixel centres at integers)."""
+def alignment_transform(landmarks: np.ndarray, size: int, template: np.ndarray,
+                        level: bool = False) -> Tuple[np.ndarray, float]:
+    """``[2, 3]`` map from photo ``landmarks`` ``[68, 2]`` onto ``template *
+    size`` (pixel centres at integers) and the face's roll against the
+    template (radians, tfface's roll sign: counter-clockwise on screen).
+
+    The scale is that of the least-squares similarity (Umeyama's), which
+    does not depend on the roll (the least-squares scale of a map without
+    rotation shrinks with cos(roll) and turns negative beyond 90 degrees:
+    an upside-down crop). The map is scale + shift only, unless ``level``:
+    then it also rotates the face upright, about the template's centroid.
+    """
     target = np.asarray(template, np.float64) * size - 0.5
     source = np.asarray(landmarks, np.float64)
     source_c, target_c = source - source.mean(0), target - target.mean(0)
-    scale = float((source_c * target_c).sum() / (source_c ** 2).sum())
-    shift = target.mean(0) - scale * source.mean(0)
-    return np.array([[scale, 0.0, shift[0]], [0.0, scale, shift[1]]])
+    dot = (source_c * target_c).sum()
+    cross = (source_c[:, 0] * target_c[:, 1] - source_c[:, 1] * target_c[:, 0]).sum()
+    scale = float(np.hypot(dot, cross) / (source_c ** 2).sum())
+    angle = float(np.arctan2(cross, dot))  # turning the photo by it (x towards y) levels the face
+    c, s = (np.cos(angle), np.sin(angle)) if level else (1.0, 0.0)
+    linear = scale * np.array([[c, -s], [s, c]])
+    shift = target.mean(0) - linear @ source.mean(0)
+    return np.concatenate([linear, shift[:, None]], 1), angle
 
 
 def align_face(image_rgb: np.ndarray, landmarks: np.ndarray, size: int,
-               template: np.ndarray = None) -> AlignedFace:
+               template: np.ndarray = None, level_beyond: Optional[float] = None
+               ) -> AlignedFace:
     """Crop ``image_rgb`` ``[H, W, 3]`` so ``landmarks`` ``[68, 2]`` sit on the template.
 
-    Pixels outside the photo are filled by replicating its border. A crop
-    that shrinks the photo is warped at ``k`` times its size and then area-
-    averaged down, so it does not alias.
+    A face rolled further than ``level_beyond`` degrees (None: never) is
+    levelled in the crop (:attr:`AlignedFace.roll`). Pixels outside the
+    photo are filled by replicating its border. A crop that shrinks the
+    photo is warped at ``k`` times its size and then area-averaged down, so
+    it does not alias.
     """
     template = default_template() if template is None else template
-    transform = alignment_transform(landmarks, size, template)
-    k = int(min(8, max(1, np.ceil(1.0 / transform[0, 0]))))
+    transform, angle = alignment_transform(landmarks, size, template)
+    level = level_beyond is not None and abs(np.degrees(angle)) > level_beyond
+    if level:
+        transform, _ = alignment_transform(landmarks, size, template, level=True)
+    scale = float(np.hypot(*transform[0, :2]))
+    k = int(min(8, max(1, np.ceil(1.0 / scale))))
     big = compose_transforms(resize_transform(k), transform)
     crop = cv2.warpAffine(image_rgb, big, (size * k, size * k), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)
     if k > 1:
         crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
-    return AlignedFace(crop, apply_transform(transform, landmarks), transform)
+    return AlignedFace(crop, apply_transform(transform, landmarks), transform,
+                       roll=angle if level else 0.0)
