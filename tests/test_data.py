@@ -3,6 +3,7 @@
 import os
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tfface.data.augment import augment
@@ -84,11 +85,15 @@ def test_photo_folder_with_pts_gives_aligned_crops():
     assert arrays["image"].shape == (2, 128, 128, 3)
     lms = arrays["landmarks"]
     assert lms.min() > 0 and lms.max() < 127  # the face lies inside the crop
-    # Aligned onto the mean-face template by the least-squares scale + shift:
-    # an independent lstsq on [x 1 0; y 0 1] [s tx ty] finds the identity.
+    # Aligned onto the mean-face template by the scale of the least-squares
+    # similarity + a shift: an independent Umeyama fit (SVD of the cross-
+    # covariance) from the crop's landmarks to the template finds scale 1 and
+    # the centroids coincide.
     target = default_template() * 128 - 0.5
     for face in lms:
-        rows = np.concatenate([np.stack([face[:, 0], np.ones(68), np.zeros(68)], 1),
-                               np.stack([face[:, 1], np.zeros(68), np.ones(68)], 1)])
-        solution = np.linalg.lstsq(rows, target.T.reshape(-1), rcond=None)[0]
-        np.testing.assert_allclose(solution, [1, 0, 0], atol=1e-3)
+        source, goal = face - face.mean(0), target - target.mean(0)
+        u, singular, vt = np.linalg.svd(source.T @ goal)
+        sign = np.sign(np.linalg.det(vt.T @ u.T))
+        scale = (singular[0] + sign * singular[1]) / (source ** 2).sum()
+        assert scale == pytest.approx(1.0, abs=1e-3)
+        np.testing.assert_allclose(face.mean(0), target.mean(0), atol=1e-3)
