@@ -143,12 +143,13 @@ class MediaPipeLandmarker:
     def _face(self, image_rgb: np.ndarray, crops: List[np.ndarray], score: float
               ) -> DetectedFace:
         """The face in the first of ``crops`` where the face mesh sees one
-        after a second, flip-averaged pass cropped from its own first mesh;
-        when none does, the last crop's, flagged ``face_unconfirmed``."""
+        (in its first pass or in the second, flip-averaged one cropped from
+        its own first mesh), with the second pass's points; when none does,
+        the last crop's, flagged ``face_unconfirmed``."""
         for crop in crops:
-            first, _ = self.mesh(image_rgb, crop)
-            points, presence = self.mesh.averaged(image_rgb, mesh_crop(first))
-            if presence >= self.min_presence:
+            first, presence = self.mesh(image_rgb, crop)
+            points, second = self.mesh.averaged(image_rgb, mesh_crop(first))
+            if max(presence, second) >= self.min_presence:
                 return _mesh_face(points, score)
         return _mesh_face(points, score, "face_unconfirmed")
 
