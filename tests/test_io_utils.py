@@ -45,7 +45,11 @@ def test_failed_block_undoes_only_an_unused_claim(tmp_path):
     assert sorted(os.listdir(tmp_path / "used")) == [OUTPUT_MARKER, "a_face0.obj"]
     with output_folder_for(str(tmp_path / "ok"), "reconstruct") as out:
         assert os.listdir(out) == [OUTPUT_MARKER]
-    assert os.listdir(tmp_path / "ok") == [OUTPUT_MARKER]
+        (tmp_path / "ok" / "a_face0.obj").write_text("v 0 0 0")
+    assert sorted(os.listdir(tmp_path / "ok")) == [OUTPUT_MARKER, "a_face0.obj"]
+    with output_folder_for(str(tmp_path / "nothing"), "reconstruct"):
+        pass  # ended without writing: no folder left
+    assert not (tmp_path / "nothing").exists()
 
 
 def test_atomic_output_leaves_nothing_on_error_and_keeps_the_old_file(tmp_path):

@@ -8,7 +8,7 @@
   only replaces the files it writes itself. Temporaries of killed runs are
   removed when a folder is claimed again (:func:`remove_stale_temporaries`).
 * :func:`output_folder_for` claims a folder for a block and, when the block
-  fails before writing anything, removes the folder it created.
+  writes nothing, undoes the claim (removes the folder it created).
 """
 
 from __future__ import annotations
@@ -140,23 +140,23 @@ def claim_output_folder(path: str, command: str, overwrite: bool = False) -> str
 
 @contextlib.contextmanager
 def output_folder_for(path: str, command: str, overwrite: bool = False) -> Iterator[str]:
-    """:func:`claim_output_folder` for the block; when the block raises before
-    anything is written, the claim is undone: a folder created for it is
-    removed, a marker added to an empty folder is deleted (a refused photo
-    leaves no empty output behind)."""
+    """:func:`claim_output_folder` for the block; when the block ends (or
+    raises) without having written anything, the claim is undone: a folder
+    created for it is removed, a marker added to an empty folder is deleted
+    (a refused photo, or a folder of photos that all failed, leaves no empty
+    output behind)."""
     created = not os.path.exists(path)
     had_marker = os.path.exists(os.path.join(path, OUTPUT_MARKER))
     folder = claim_output_folder(path, command, overwrite)
     try:
         yield folder
-    except BaseException:
+    finally:
         with contextlib.suppress(OSError):
             if not set(os.listdir(folder)) - {OUTPUT_MARKER, LOCK_FILE}:
                 if created:
                     shutil.rmtree(folder)
                 elif not had_marker:
                     os.remove(os.path.join(folder, OUTPUT_MARKER))
-        raise
 
 
 @contextlib.contextmanager
