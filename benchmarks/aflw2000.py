@@ -162,9 +162,7 @@ def run(args) -> dict:
             mae = errors.mean(0)
             entry["pose_mae_deg"] = {**dict(zip(ANGLES, mae.tolist())), "mean": float(mae.mean())}
             # per |yaw| bin, the mean over the three angles (what each bin adds to the mean)
-            entry["pose_mae_deg_per_bin"] = {
-                name: float(errors[bins[valid] == b].mean()) if np.any(bins[valid] == b)
-                else float("nan") for b, name in enumerate(YAW_BINS)}
+            entry["pose_mae_deg_per_bin"] = yaw_bin_means(errors.mean(1), bins[valid])
         report["stages"][stage] = entry
     return report
 
