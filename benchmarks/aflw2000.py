@@ -8,8 +8,10 @@ not what is measured), landmarks inside it from ``--landmarks``
 the stages of ``tfface reconstruct``:
 
 * ``encoder``: align + the shipped encoder;
-* ``landmark fit``: + :class:`tfface.fitting.LandmarkFitter` (jaw ``fixed``:
-  AFLW's points mark the 3D jaw; ``contour`` for dlib's visible outline;
+* ``landmark fit``: + :class:`tfface.fitting.LandmarkFitter` (jaw ``fixed``,
+  the model's own jaw vertices, for MediaPipe's face oval; ``outline`` for
+  the dataset's points, which carry a frontal face's outline on the head;
+  ``contour`` for dlib's visible outline;
   the landmarker's per-point confidence, as ``tfface reconstruct`` uses it,
   unless ``--uniform-confidence``);
 * ``photometric``: + ``--fit N`` steps through the renderer (optional).
@@ -46,7 +48,7 @@ from tqdm import tqdm  # noqa: E402
 from tfface.evaluation import (YAW_BINS, aflw2000, aflw_angles, aflw_pose,  # noqa: E402
                                landmark_box, nme_3ddfa, yaw_bin_means)
 from tfface.faces import read_image  # noqa: E402
-from tfface.faces.landmarks import LANDMARKERS  # noqa: E402
+from tfface.faces.landmarks import JAW_MODES, LANDMARKERS  # noqa: E402
 from tfface.reconstruct import FaceReconstructor  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "eval",
@@ -96,7 +98,7 @@ def run(args) -> dict:
                                       args.landmarks if detected else "mediapipe")
     fitter = reconstructor.landmark_fitter
     landmarker = reconstructor.landmarker if detected else None
-    jaw = args.jaw or (reconstructor.detector_jaw if detected else "fixed")
+    jaw = args.jaw or (reconstructor.detector_jaw if detected else "outline")
     confidence = reconstructor.detector_confidence if detected and args.confidence else None
     stages = ["input landmarks", "encoder", "landmark fit"] + (["photometric"] if args.fit else [])
     peer = EosPeer(args.sfm) if args.eos else None
@@ -126,7 +128,8 @@ def run(args) -> dict:
         start = time.perf_counter()
         fit = fitter.fit(face.aligned.landmarks, face.params, jaw=jaw, confidence=confidence)
         rows["landmark fit"]["ms"].append(1e3 * (time.perf_counter() - start))
-        faces["landmark fit"] = reconstructor.describe(fit.params, face.aligned, points)
+        faces["landmark fit"] = reconstructor.describe(fit.params, face.aligned, points,
+                                                       landmark_vertices=fit.vertex_ids)
         if args.fit:
             start = time.perf_counter()
             result = reconstructor.photometric_fitter.fit(  # compiled once, reused
@@ -200,9 +203,10 @@ def main(argv=None) -> int:
                         default="mediapipe",
                         help="input landmarks: a tfface landmarker in the crop box, or the "
                              "dataset's own points")
-    parser.add_argument("--jaw", choices=("contour", "fixed"),
+    parser.add_argument("--jaw", choices=JAW_MODES,
                         help="landmark-fit jaw mode (default: contour for dlib's visible "
-                             "outline, fixed for MediaPipe's and the dataset's 3D jaw)")
+                             "outline, fixed for MediaPipe's face oval, outline for the "
+                             "dataset's points)")
     parser.add_argument("--uniform-confidence", dest="confidence", action="store_false",
                         help="landmark fit: trust every point alike (default: the "
                              "landmarker's per-point confidence, as tfface reconstruct)")

@@ -67,6 +67,25 @@ def test_shipped_encoder_recovers_synthetic_pose_and_landmarks(reconstructor, sy
     _check_pose(np.array(poses), synthetic["rotation"])
 
 
+def test_landmarks_are_reported_at_the_vertices_the_fit_matched(reconstructor, synthetic):
+    """Jaw points on the frontal outline (``jaw="outline"``): the face's
+    landmarks are those vertices' projections, so they (and its quality)
+    follow the input jaw, where the model's own cheek vertices do not."""
+    from tfface.fitting.landmarks import outline_landmarks
+    from tfface.layers import Renderer
+    ids = outline_landmarks(reconstructor.model)
+    renderer = Renderer.from_model(reconstructor.model, (160, 160))
+    pixels = renderer.compute_for_render(synthetic["params"][:2])["pixels"].numpy()
+    for photo, points in zip(synthetic["photos"], pixels[:, ids]):
+        face, = reconstructor.reconstruct(photo, [points], jaw="outline")
+        np.testing.assert_array_equal(face.landmark_vertices, ids)
+        np.testing.assert_allclose(face.landmarks3d, face.vertices[ids], atol=1e-4)
+        own = reconstructor.describe(face.params, face.aligned, points)
+        jaw_error = np.linalg.norm(face.landmarks2d[:17] - points[:17], axis=1).mean()
+        assert jaw_error < 0.5 * np.linalg.norm(own.landmarks2d[:17] - points[:17], axis=1).mean()
+        assert face.quality < own.quality
+
+
 def test_fit_lowers_loss_and_recovers_pose(reconstructor, synthetic):
     from tfface.faces.align import align_face
     from tfface.fitting import fit_params

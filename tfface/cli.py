@@ -373,7 +373,7 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 def build_parser() -> argparse.ArgumentParser:
     from tfface import __version__
-    from tfface.faces.landmarks import LANDMARKERS
+    from tfface.faces.landmarks import JAW_MODES, LANDMARKERS
     from tfface.morphable.convert import FORMATS
     parser = argparse.ArgumentParser(
         prog="tfface", formatter_class=_HelpFormatter,
@@ -453,10 +453,12 @@ def build_parser() -> argparse.ArgumentParser:
                              help="also extract a SIZE x SIZE UV texture from the photo: OBJ "
                                   "(+ .mtl, _texture.png) and GLB carry it, plus an albedo "
                                   "texture _albedo.png; 0: vertex colours only")
-        command.add_argument("--jaw", choices=("contour", "fixed"),
+        command.add_argument("--jaw", choices=JAW_MODES,
                              help="what the jaw landmarks mark: the visible outline (contour: "
-                                  "dlib, 300-W .pts) or the 3D jaw (fixed: MediaPipe, "
-                                  "AFLW2000-3D); default: fixed for MediaPipe, else contour")
+                                  "dlib, 300-W .pts), a frontal face's outline carried on the "
+                                  "head, hidden or not (outline: AFLW2000-3D, LS3D-W .pts), or "
+                                  "the model's own jaw vertices (fixed: MediaPipe); default: "
+                                  "fixed for MediaPipe, else contour")
         command.add_argument("--keep-unconfirmed", action="store_true",
                              help="photos: also reconstruct detections the face mesh does "
                                   "not confirm (mostly faces turned beyond about 60 degrees; "

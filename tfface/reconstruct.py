@@ -47,7 +47,9 @@ class FaceReconstruction:
     ``vertices`` ``[V, 3]`` posed, in the renderer's camera frame (model
     units; x right, y up, z toward the camera); ``albedo`` and ``colors``
     ``[V, 3]`` (0..1, unlit and lit); ``landmarks2d`` ``[68, 2]`` photo pixels;
-    ``landmarks3d`` ``[68, 3]`` (like ``vertices``); ``pose``: pitch, yaw,
+    ``landmarks3d`` ``[68, 3]`` (like ``vertices``), both at
+    ``landmark_vertices`` ``[68]`` (the vertex ids the landmark fit matched to
+    the input landmarks; the model's own without it); ``pose``: pitch, yaw,
     roll in degrees (R = Rz(roll) Ry(yaw) Rx(pitch)); ``aligned``: the crop
     and its transform; ``quality``: mean distance between the model's and
     the input landmarks over the outer-eye-corner distance (lower is better;
@@ -69,6 +71,7 @@ class FaceReconstruction:
     quality: float
     fit: Optional[Dict[str, Dict[str, float]]] = None
     landmark_source: Optional[str] = None
+    landmark_vertices: Optional[np.ndarray] = None
 
     def to_json(self) -> Dict:
         """The ``params.json`` document (plain lists and floats)."""
@@ -151,7 +154,8 @@ class FaceReconstructor:
     @property
     def detector_jaw(self) -> str:
         """The landmark fit's jaw mode for this landmarker's points: MediaPipe's
-        68-point map marks the 3D jaw (``fixed``), dlib the outline (``contour``)."""
+        68-point map sits on the model's own jaw vertices (``fixed``), dlib's
+        on the visible outline (``contour``)."""
         return "fixed" if self.landmarker_name == "mediapipe" else "contour"
 
     @property
@@ -176,9 +180,8 @@ class FaceReconstructor:
         """Faces in a uint8 RGB photo ``[H, W, 3]``; ``landmarks``: a list of
         ``[68, 2]`` (photo pixels), else the detector finds them. Empty when
         no face is found. The encoder's output is refined by the landmark fit
-        (``landmark_fit``; ``jaw``: ``contour`` when the jaw points mark the
-        visible outline, as dlib and 300-W annotations do, ``fixed`` when they
-        mark the 3D jaw, as MediaPipe's map and AFLW2000-3D do), then, with
+        (``landmark_fit``; ``jaw``: what the jaw points mark,
+        :data:`tfface.faces.landmarks.JAW_MODES`), then, with
         ``fit_steps`` > 0, by photometric fitting. ``detected``: the
         landmarks come from :attr:`landmarker` (default: when ``landmarks``
         is None), so the fit takes its jaw mode (:attr:`detector_jaw`, unless
@@ -197,25 +200,31 @@ class FaceReconstructor:
                               LEVEL_BEYOND_DEGREES) for lm in landmarks]
         crops = np.stack([a.crop for a in aligned]).astype(np.float32)
         params = self.encoder.predict(crops)
+        vertex_ids = [None] * len(aligned)
         if landmark_fit:
-            params = np.stack([self.landmark_fitter.fit(a.landmarks, p, jaw=jaw,
-                                                        confidence=confidence).params
-                               for p, a in zip(params, aligned)])
+            fits = [self.landmark_fitter.fit(a.landmarks, p, jaw=jaw, confidence=confidence)
+                    for p, a in zip(params, aligned)]
+            params = np.stack([f.params for f in fits])
+            vertex_ids = [f.vertex_ids for f in fits]
         fit = None
         if fit_steps > 0:
             result = self.photometric_fitter.fit(crops, np.stack([a.landmarks for a in aligned]),
                                                  init=params, steps=fit_steps)
             params, fit = result.params, {"before": result.before, "after": result.after}
-        return [self.describe(p, a, np.asarray(lm), fit)
-                for p, a, lm in zip(params, aligned, landmarks)]
+        return [self.describe(p, a, np.asarray(lm), fit, ids)
+                for p, a, lm, ids in zip(params, aligned, landmarks, vertex_ids)]
 
     def describe(self, params: np.ndarray, aligned: AlignedFace, landmarks: np.ndarray,
-                 fit: Optional[Dict] = None) -> FaceReconstruction:
+                 fit: Optional[Dict] = None,
+                 landmark_vertices: Optional[np.ndarray] = None) -> FaceReconstruction:
         """Decode params ``[P]`` of the face aligned by ``aligned`` (input
-        ``landmarks`` ``[68, 2]``, photo pixels) into a reconstruction."""
+        ``landmarks`` ``[68, 2]``, photo pixels) into a reconstruction, its
+        landmarks at ``landmark_vertices`` ``[68]`` (a landmark fit's
+        ``vertex_ids``; default the model's landmark vertices)."""
         out = {k: v.numpy()[0] for k, v in self.renderer.compute_for_render(params[None]).items()}
         groups = self.layout.split_numpy(params)
-        landmarks2d = aligned.to_photo(out["landmarks2d"])
+        ids = self.model.landmark_indices if landmark_vertices is None else landmark_vertices
+        landmarks2d = aligned.to_photo(out["pixels"][ids])
         names = self.layout.expression_names or tuple(
             f"expression_{i}" for i in range(self.layout.expression))
         eyes = np.linalg.norm(landmarks[36] - landmarks[45])
@@ -226,7 +235,8 @@ class FaceReconstructor:
             params=params, groups=groups,
             expressions={n: float(w) for n, w in zip(names, groups["expression"])},
             vertices=out["vertices"] @ to_photo_frame, albedo=out["albedo"], colors=out["colors"],
-            landmarks2d=landmarks2d, landmarks3d=out["landmarks3d"] @ to_photo_frame,
+            landmarks2d=landmarks2d, landmarks3d=out["vertices"][ids] @ to_photo_frame,
             pose={"pitch": float(pitch), "yaw": float(yaw), "roll": float(roll)},
             aligned=aligned, input_landmarks=landmarks,
-            quality=float(np.linalg.norm(landmarks2d - landmarks, axis=1).mean() / eyes), fit=fit)
+            quality=float(np.linalg.norm(landmarks2d - landmarks, axis=1).mean() / eyes), fit=fit,
+            landmark_vertices=landmark_vertices)

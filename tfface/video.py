@@ -104,7 +104,7 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
                         params[layout.slices[group]] = smoother(params[layout.slices[group]])
                     params[roll] -= face.aligned.roll
                     face = reconstructor.describe(params, face.aligned, face.input_landmarks,
-                                                  face.fit)
+                                                  face.fit, face.landmark_vertices)
                 record["face"] = face.to_json()
                 if textures is not None:
                     textures.add(face_texture(reconstructor, rgb, face, texture_size))

@@ -53,6 +53,12 @@ class DetectedFace:
 
 
 LANDMARKERS = ("mediapipe", "dlib")
+JAW_MODES = ("contour", "outline", "fixed")
+"""What a source's 16 jaw points (all but the chin) mark, for the landmark fit
+(:mod:`tfface.fitting.landmarks`): the visible outline of this photo
+(``contour``: dlib, 300-W), a frontal face's outline carried on the head,
+hidden or not (``outline``: AFLW2000-3D, LS3D-W), or the model's own jaw
+vertices (``fixed``: MediaPipe's face oval, points rendered from the model)."""
 
 
 def make_landmarker(name: str = "mediapipe", **kwargs):

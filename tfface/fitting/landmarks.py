@@ -13,12 +13,17 @@ alternation (pitch trades against identity; alternating converges slowly):
   units, ``regularization_loss`` per group), i.e. what the encoder
   minimised without the photometric term, plus an L1 sparsity prior on
   blendshape weights (:data:`EXPRESSION_SPARSITY`);
-* jaw (``jaw="contour"``, for annotations of the *visible* outline: 300-W,
-  dlib, photo detectors): on the side turned away from the camera the 8 jaw
-  points are matched to the current occluding contour, the outermost
-  projected vertex of a horizontal line of vertices behind each jaw
-  landmark ("landmark marching", as in Zhu et al.'s HPEN/3DDFA);
-  ``jaw="fixed"`` for annotations of the 3D jaw (AFLW2000-3D, LS3D-W);
+* jaw, by what the 16 jaw points (all but the chin) mark:
+  ``jaw="contour"``, the *visible* outline (300-W, dlib, photo detectors):
+  the jaw vertices of :func:`outline_landmarks`, and on the side turned away
+  from the camera the current occluding contour, the outermost projected
+  vertex of a horizontal line of vertices behind each jaw landmark
+  ("landmark marching", as in Zhu et al.'s HPEN/3DDFA);
+  ``jaw="outline"``, a frontal face's outline carried on the head, hidden
+  or not (AFLW2000-3D's fitted and re-annotated points, LS3D-W): the
+  vertices of :func:`outline_landmarks`, fixed;
+  ``jaw="fixed"``, the model's own landmark vertices (MediaPipe's face-oval
+  map, :mod:`tfface.faces.mesh_map`; points rendered from the model);
 * per-point ``confidence`` (optional): the landmarker's trust in each point
   (e.g. :data:`tfface.faces.mesh_map.POINT_CONFIDENCE`: MediaPipe's jaw is
   less reliable than its inner points) multiplies the training's per-point
@@ -37,13 +42,14 @@ import functools
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
+import trimesh
 
 from tfface.face_loss import FaceLoss
+from tfface.faces.landmarks import JAW_MODES
 from tfface.morphable.model import NUM_LANDMARKS, MorphableModel
 from tfface.params import FaceParams
 from tfface.pinhole import PinholeCamera, euler_from_matrix, euler_matrix, wrap_angles
 
-JAW_MODES = ("contour", "fixed")
 JAW_IMAGE_LEFT = tuple(range(0, 8))
 JAW_IMAGE_RIGHT = tuple(range(9, 17))
 UNSEEN_EXPRESSIONS = ("eyeLook", "cheekPuff", "cheekSquint", "noseSneer")
@@ -87,6 +93,27 @@ def contour_lines(model: MorphableModel) -> Tuple[np.ndarray, ...]:
                 & (mean[:, 2] <= z + 1.0) & (mean[:, 2] >= z - LINE_DEPTH_MM))
         lines.append(np.union1d(np.flatnonzero(keep), [anchor]))
     return tuple(lines)
+
+
+@functools.lru_cache(maxsize=4)
+def outline_landmarks(model: MorphableModel) -> np.ndarray:
+    """Landmark vertex ids ``[68]``: the model's own, with jaw points 0-16
+    (but the chin, 8) moved onto the mean face's *frontal occluding contour*,
+    where annotators of a frontal face click its outline: on each point's
+    :func:`contour_lines` line, front to back, the first vertex whose normal
+    no longer faces a frontal camera (depth component <= 0), else the one
+    turned furthest from it. ICT-FaceKit's own jaw vertices sit 18-36 mm in
+    front of it, on the cheeks (README, Benchmarks)."""
+    mean = model.mean_shape.astype(np.float64) - model.center
+    facing = trimesh.Trimesh(mean, model.triangles, process=False).vertex_normals[:, 2]
+    ids = model.landmark_indices.copy()
+    for point, line in enumerate(contour_lines(model)):
+        if point == 8:
+            continue
+        line = line[np.argsort(-mean[line, 2], kind="stable")]
+        away = np.flatnonzero(facing[line] <= 0.0)
+        ids[point] = line[away[0]] if len(away) else line[np.argmin(facing[line])]
+    return ids
 
 
 @dataclasses.dataclass
@@ -192,10 +219,11 @@ class LandmarkFitter:
 
     # ---------------------------------------------------------- contour jaw
     def jaw_vertices(self, params: np.ndarray) -> np.ndarray:
-        """Landmark vertex ids ``[68]`` with the jaw points of the side turned
-        away from the camera moved to the occluding contour: on each line of
+        """Landmark vertex ids ``[68]`` of ``jaw="contour"``: those of
+        :func:`outline_landmarks`, with the jaw points of the side turned away
+        from the camera moved to the occluding contour: on each line of
         :func:`contour_lines`, the vertex whose projection is outermost."""
-        ids = self.model.landmark_indices.copy()
+        ids = outline_landmarks(self.model).copy()
         g = self.layout.split_numpy(np.asarray(params, np.float64))
         yaw = euler_matrix(g["rotation"])[0, 2]  # +: towards +x
         if abs(yaw) < np.sin(np.radians(5.0)):
@@ -243,7 +271,9 @@ class LandmarkFitter:
                            self.loss(params, target, ids), done)
 
     def _vertex_ids(self, params: np.ndarray, jaw: str) -> np.ndarray:
-        return self.jaw_vertices(params) if jaw == "contour" else self.model.landmark_indices
+        if jaw == "contour":
+            return self.jaw_vertices(params)
+        return outline_landmarks(self.model) if jaw == "outline" else self.model.landmark_indices
 
     def _solve(self, params: np.ndarray, target: np.ndarray, jaw: str, iterations: int,
                weights: np.ndarray, hold_rotation: bool = False) -> Tuple[np.ndarray, int]:
