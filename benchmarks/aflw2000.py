@@ -134,9 +134,10 @@ def run(args) -> dict:
             start = time.perf_counter()
             result = reconstructor.photometric_fitter.fit(  # compiled once, reused
                 face.aligned.crop[None].astype(np.float32), face.aligned.landmarks[None],
-                init=fit.params[None], steps=args.fit)
+                init=fit.params[None], steps=args.fit, landmark_vertices=fit.vertex_ids[None])
             rows["photometric"]["ms"].append(1e3 * (time.perf_counter() - start))
-            faces["photometric"] = reconstructor.describe(result.params[0], face.aligned, points)
+            faces["photometric"] = reconstructor.describe(result.params[0], face.aligned, points,
+                                                          landmark_vertices=fit.vertex_ids)
         for stage, found in faces.items():
             record_landmarks(stage, found.landmarks2d, item)
             pose = aflw_pose(found.pose)

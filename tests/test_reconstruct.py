@@ -164,6 +164,28 @@ def test_photometric_fitter_is_reused_without_retracing(reconstructor, synthetic
     np.testing.assert_allclose(results[3].params, fresh.params, rtol=1e-5, atol=1e-6)
 
 
+def test_photometric_fit_matches_the_landmark_fits_vertices(reconstructor, synthetic):
+    """Given the landmark fit's vertex ids (here the frontal-outline jaw), the
+    photometric fit's landmark term compares the landmarks with those
+    vertices: zero for a face whose outline points are the targets, which
+    the model's own jaw vertices miss."""
+    from tfface.fitting import PhotometricFitter
+    from tfface.fitting.landmarks import outline_landmarks
+    renderer = reconstructor.renderer
+    params = synthetic["params"][:2]
+    ids = outline_landmarks(reconstructor.model)
+    rendered = renderer(params)
+    image = rendered["image"].numpy() * 255.0
+    targets = rendered["pixels"].numpy()[:, ids]
+    fitter = PhotometricFitter(renderer)
+    matched = fitter.fit(image, targets, init=params, steps=2,
+                         landmark_vertices=np.stack([ids, ids]))
+    own = fitter.fit(image, targets, init=params, steps=2)
+    # measured: 0 vs 2.4e-4 before, 5e-6 vs 2.2e-4 after two steps
+    assert matched.before["landmark"] < 1e-9 and own.before["landmark"] > 1e-4
+    assert matched.after["landmark"] < 0.1 * own.after["landmark"]
+
+
 def test_reconstruct_command_writes_loadable_outputs(reconstructor, synthetic, tmp_path):
     photo = tmp_path / "face.png"
     write_image(str(photo), synthetic["photos"][2])

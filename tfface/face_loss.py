@@ -204,15 +204,22 @@ class FaceLoss:
         return values
 
     def of_params(self, renderer, params: tf.Tensor, image: tf.Tensor, landmarks: tf.Tensor,
-                  target_params: Optional[tf.Tensor] = None) -> Dict[str, tf.Tensor]:
+                  target_params: Optional[tf.Tensor] = None,
+                  landmark_vertices: Optional[tf.Tensor] = None) -> Dict[str, tf.Tensor]:
         """Render ``params`` ``[B, P]`` with a :class:`tfface.layers.Renderer`
         over ``image`` ``[B, S, S, 3]`` (0..255, the renderer's size) and
         return the terms against it, ``landmarks`` ``[B, 68, 2]`` and the
         true ``target_params`` ``[B, P]`` where known: what training and
-        per-image fitting both minimise."""
+        per-image fitting both minimise. ``landmark_vertices`` ``[B, 68]``:
+        the vertices the landmarks mark (a landmark fit's ``vertex_ids``;
+        default the renderer's landmark vertices)."""
         target = image / 255.0
-        return self(params, renderer.layout, renderer(params, target), target, landmarks,
-                    target_params, renderer.decoder)
+        rendered = renderer(params, target)
+        if landmark_vertices is not None:
+            rendered = {**rendered, "landmarks2d": tf.gather(rendered["pixels"],
+                                                              landmark_vertices, batch_dims=1)}
+        return self(params, renderer.layout, rendered, target, landmarks, target_params,
+                    renderer.decoder)
 
     def section(self) -> Dict[str, Any]:
         """The config ``losses`` section this loss is built from."""

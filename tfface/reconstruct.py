@@ -208,8 +208,9 @@ class FaceReconstructor:
             vertex_ids = [f.vertex_ids for f in fits]
         fit = None
         if fit_steps > 0:
-            result = self.photometric_fitter.fit(crops, np.stack([a.landmarks for a in aligned]),
-                                                 init=params, steps=fit_steps)
+            result = self.photometric_fitter.fit(
+                crops, np.stack([a.landmarks for a in aligned]), init=params, steps=fit_steps,
+                landmark_vertices=np.stack(vertex_ids) if landmark_fit else None)
             params, fit = result.params, {"before": result.before, "after": result.after}
         return [self.describe(p, a, np.asarray(lm), fit, ids)
                 for p, a, lm, ids in zip(params, aligned, landmarks, vertex_ids)]

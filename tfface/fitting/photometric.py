@@ -59,19 +59,21 @@ class PhotometricFitter:
         offset = tf.Variable(tf.zeros((batch, count)), name="offset")
         optimizer = keras.optimizers.Adam(self.learning_rate)
         optimizer.build([offset])
+        points = len(self.renderer.landmark_indices)
         signature = [tf.TensorSpec((batch, size[0], size[1], 3), tf.float32),
-                     tf.TensorSpec((batch, len(self.renderer.landmark_indices), 2), tf.float32),
+                     tf.TensorSpec((batch, points, 2), tf.float32),
+                     tf.TensorSpec((batch, points), tf.int32),
                      tf.TensorSpec((batch, count), tf.float32)]
 
         @tf.function(input_signature=signature)
-        def terms(image, landmarks, init) -> Dict[str, tf.Tensor]:
+        def terms(image, landmarks, vertices, init) -> Dict[str, tf.Tensor]:
             return self.face_loss.of_params(self.renderer, init + offset * self.scales, image,
-                                            landmarks)
+                                            landmarks, landmark_vertices=vertices)
 
         @tf.function(input_signature=signature)
-        def step(image, landmarks, init) -> Dict[str, tf.Tensor]:
+        def step(image, landmarks, vertices, init) -> Dict[str, tf.Tensor]:
             with tf.GradientTape() as tape:
-                current = terms(image, landmarks, init)
+                current = terms(image, landmarks, vertices, init)
             optimizer.apply_gradients([(tape.gradient(current["loss"], offset), offset)])
             return current
 
@@ -79,13 +81,20 @@ class PhotometricFitter:
         return self._compiled[batch]
 
     def fit(self, image: np.ndarray, landmarks: np.ndarray, init: Optional[np.ndarray] = None,
-            steps: int = 100, progress: bool = False) -> FitResult:
+            steps: int = 100, progress: bool = False,
+            landmark_vertices: Optional[np.ndarray] = None) -> FitResult:
         """Fit params ``[B, P]`` to ``image`` ``[B, S, S, 3]`` (0..255, the
         renderer's size) and ``landmarks`` ``[B, 68, 2]`` (pixels) in
-        ``steps`` Adam steps; ``init`` defaults to the mean face."""
+        ``steps`` Adam steps; ``init`` defaults to the mean face.
+        ``landmark_vertices`` ``[B, 68]``: the vertices the landmarks mark
+        (a landmark fit's ``vertex_ids``, so both fits match the same jaw
+        vertices); default the renderer's landmark vertices."""
         layout = self.renderer.layout
         image = tf.constant(image, tf.float32)
         landmarks = tf.constant(landmarks, tf.float32)
+        vertices = tf.constant(np.broadcast_to(
+            self.renderer.landmark_indices if landmark_vertices is None else landmark_vertices,
+            landmarks.shape[:2]), tf.int32)
         init = layout.zeros(len(image)) if init is None else np.asarray(init, np.float32)
         offset, optimizer, terms, step = self._compile(len(image))
         offset.assign(tf.zeros_like(offset))
@@ -94,10 +103,10 @@ class PhotometricFitter:
             if tuple(slot.shape) == tuple(offset.shape):
                 slot.assign(tf.zeros_like(slot))
         init_tensor = tf.constant(init)
-        before = {k: float(v) for k, v in terms(image, landmarks, init_tensor).items()}
+        before = {k: float(v) for k, v in terms(image, landmarks, vertices, init_tensor).items()}
         for _ in tqdm(range(steps), disable=not progress, unit="step", desc="fit"):
-            step(image, landmarks, init_tensor)
-        after = {k: float(v) for k, v in terms(image, landmarks, init_tensor).items()}
+            step(image, landmarks, vertices, init_tensor)
+        after = {k: float(v) for k, v in terms(image, landmarks, vertices, init_tensor).items()}
         return FitResult((init + offset.numpy() * self.scales.numpy()).astype(np.float32),
                          before, after)
 

@@ -107,8 +107,8 @@ class Renderer(keras.layers.Layer):
         if background is not None:
             image = image + (1.0 - mask) * tf.cast(background, image.dtype)
         return {"image": image, "mask": mask, "landmarks2d": per_vertex["landmarks2d"],
-                "shape": per_vertex["shape"], "vertices": per_vertex["vertices"],
-                "colors": per_vertex["colors"]}
+                "pixels": per_vertex["pixels"], "shape": per_vertex["shape"],
+                "vertices": per_vertex["vertices"], "colors": per_vertex["colors"]}
 
     def get_config(self):
         config = {name: keras.saving.serialize_keras_object(getattr(self, name))
