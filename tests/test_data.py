@@ -17,19 +17,24 @@ def test_tfrecord_shards_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 255, (6, 32, 32, 3), dtype=np.uint8)
     landmarks = rng.uniform(0, 31, (6, 68, 2)).astype(np.float32)
+    vertices = [None if i % 2 else np.arange(68) * 10 + i for i in range(6)]
     for shard in range(2):
         count = write_shard(shard_path(str(tmp_path), shard), (
-            make_example(images[i], landmarks[i], f"photo{i}.jpg") for i in range(3 * shard, 3 * shard + 3)))
+            make_example(images[i], landmarks[i], f"photo{i}.jpg", landmark_vertices=vertices[i])
+            for i in range(3 * shard, 3 * shard + 3)))
         assert count == 3
     assert sorted(os.listdir(tmp_path)) == ["shard-00000.tfrecord", "shard-00001.tfrecord"]
     data = records_dataset(str(tmp_path), 32, batch_size=6, augment=False, repeat=False)
-    image, lms = next(iter(data))
-    assert image.shape == (6, 32, 32, 3) and lms.shape == (6, 68, 2)
+    image, labels = next(iter(data))
+    lms, ids = labels["landmarks"], labels["landmark_vertices"]
+    assert image.shape == (6, 32, 32, 3) and lms.shape == (6, 68, 2) and ids.shape == (6, 68)
     # Shuffled: match each decoded image to its source by content.
     for b in range(6):
         source = int(np.argmin(np.abs(images.astype(float) - image[b].numpy()).sum((1, 2, 3))))
         np.testing.assert_array_equal(image[b].numpy(), images[source])
         np.testing.assert_allclose(lms[b].numpy(), landmarks[source], atol=1e-5)
+        expected = np.full(68, -1) if vertices[source] is None else vertices[source]
+        np.testing.assert_array_equal(ids[b].numpy(), expected)  # -1: the model's own
     resized = next(iter(records_dataset(str(tmp_path), 64, 6, augment=False, repeat=False)))
     assert resized[0].shape == (6, 64, 64, 3)
 
@@ -46,7 +51,7 @@ def test_augmentation_moves_landmarks_with_the_image():
 
 
 def test_synthetic_arrays_carry_their_true_params_through_augmentation():
-    """Arrays with ``params`` batch as ``(image, (landmarks, params))``:
+    """Arrays with ``params`` batch as ``(image, {"landmarks", "params"})``:
     augmentation moves image and landmarks alike (as without params) and
     leaves the params, the face's true shape, as they were."""
     from tfface.data.pipeline import arrays_dataset
@@ -54,8 +59,9 @@ def test_synthetic_arrays_carry_their_true_params_through_augmentation():
     arrays = {"image": rng.uniform(0, 255, (4, 32, 32, 3)).astype(np.float32),
               "landmarks": rng.uniform(0, 31, (4, 68, 2)).astype(np.float32),
               "params": np.arange(4 * 5, dtype=np.float32).reshape(4, 5)}
-    image, (landmarks, params) = next(iter(arrays_dataset(arrays, 4, seed=1, augment=True,
-                                                          shuffle=False, repeat=False)))
+    image, labels = next(iter(arrays_dataset(arrays, 4, seed=1, augment=True,
+                                             shuffle=False, repeat=False)))
+    landmarks, params = labels["landmarks"], labels["params"]
     without = {k: v for k, v in arrays.items() if k != "params"}
     plain_image, plain_landmarks = next(iter(arrays_dataset(without, 4, seed=1, augment=True,
                                                             shuffle=False, repeat=False)))
@@ -97,3 +103,20 @@ def test_photo_folder_with_pts_gives_aligned_crops():
         scale = (singular[0] + sign * singular[1]) / (source ** 2).sum()
         assert scale == pytest.approx(1.0, abs=1e-3)
         np.testing.assert_allclose(face.mean(0), target.mean(0), atol=1e-3)
+    assert "landmark_vertices" not in arrays  # no fitter: the model's own
+
+
+def test_photo_folder_source_labels_the_vertices_its_jaw_convention_marks():
+    """data.source=folder: each face's labels carry the model vertices its
+    landmarks mark under data.jaw (here outline: the frontal outline's)."""
+    from tfface.config import load_config
+    from tfface.fitting.landmarks import outline_landmarks
+    from tfface.layers import Renderer
+    from tfface.morphable import default_model
+    from tfface.training import build_dataset
+    config = load_config(None, ["data.source=folder", f"data.path={shared_path('faces')}",
+                                "data.jaw=outline", "data.batch_size=2", "data.augment=false",
+                                "model.input_size=64"])
+    _, labels = next(iter(build_dataset(config, Renderer.from_model(default_model(), (64, 64)))))
+    np.testing.assert_array_equal(labels["landmark_vertices"].numpy(),
+                                  np.tile(outline_landmarks(default_model()), (2, 1)))

@@ -156,8 +156,9 @@ def test_prepare_folder_with_bad_files(tmp_path):
     assert sorted(os.listdir(out)) == [OUTPUT_MARKER, "manifest.json", "shard-00000.tfrecord",
                                        "shard-00000.tfrecord.json", "shard-00001.tfrecord",
                                        "shard-00001.tfrecord.json"]
-    images, landmarks = next(iter(records_dataset(str(out), 96, batch_size=manifest["examples"],
-                                                  augment=False)))
+    images, labels = next(iter(records_dataset(str(out), 96, batch_size=manifest["examples"],
+                                               augment=False)))
+    landmarks = labels["landmarks"]
     assert images.shape == (manifest["examples"], 96, 96, 3)
     template = default_template() * 96 - 0.5
     # every crop is aligned: its landmarks lie near the template
@@ -185,7 +186,8 @@ def test_prepare_aligns_for_the_named_model_and_training_checks_it(tmp_path):
     assert main(["prepare", "--images", str(photos), "--out", str(out), "--size", "64",
                  "--morphable-model", "demo"]) == 0
     assert json.loads((out / "manifest.json").read_text())["morphable_model"] == "demo"
-    _, landmarks = next(iter(records_dataset(str(out), 64, batch_size=1, augment=False)))
+    _, labels = next(iter(records_dataset(str(out), 64, batch_size=1, augment=False)))
+    landmarks = labels["landmarks"]
     demo_template = mean_face_template(demo_model()) * 64 - 0.5
     ict_template = default_template() * 64 - 0.5
     found = landmarks.numpy()[0]
@@ -195,3 +197,35 @@ def test_prepare_aligns_for_the_named_model_and_training_checks_it(tmp_path):
     renderer = Renderer.from_model(demo_model(), (64, 64))
     with pytest.raises(TfFaceError, match="aligned for morphable model 'demo'.*trains 'ict'"):
         build_dataset(config, renderer)
+
+
+def test_prepare_records_the_vertices_each_annotation_marks(tmp_path):
+    """Shards keep, per face, the model vertices its landmarks mark by the
+    jaw convention (--jaw; .pts default contour): outline -> the frontal
+    outline's vertices, fixed -> the model's own, contour -> jaw vertices
+    on each point's contour line; the inner points always the model's own."""
+    from tfface.cli import main
+    from tfface.data.records import records_dataset
+    from tfface.fitting.landmarks import contour_lines, outline_landmarks
+    from tfface.morphable import default_model
+    faces = shared_path("faces")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("takeo.ppm", "takeo.pts"):
+        shutil.copy(os.path.join(faces, name), photos)
+    model = default_model()
+    recorded = {}
+    for jaw in (None, "outline", "fixed"):
+        out = tmp_path / f"shards_{jaw}"
+        assert main(["prepare", "--images", str(photos), "--out", str(out), "--size", "64",
+                     "--workers", "1"] + ([] if jaw is None else ["--jaw", jaw])) == 0
+        entry = json.loads((out / "manifest.json").read_text())["used_files"][0]
+        assert entry["jaw"] == (jaw or "contour")
+        _, labels = next(iter(records_dataset(str(out), 64, batch_size=1, augment=False)))
+        recorded[jaw] = labels["landmark_vertices"].numpy()[0]
+    np.testing.assert_array_equal(recorded["outline"], outline_landmarks(model))
+    np.testing.assert_array_equal(recorded["fixed"], model.landmark_indices)
+    contour = recorded[None]
+    np.testing.assert_array_equal(contour[17:], model.landmark_indices[17:])
+    assert all(contour[k] in line for k, line in enumerate(contour_lines(model)))
+    assert np.sum(contour[:17] != model.landmark_indices[:17]) >= 8

@@ -77,8 +77,8 @@ def test_prepare_survives_sigkill(photos, tmp_path, k):
     _no_temporaries(out)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["used"] == 4 and manifest["examples"] == 4
-    images, landmarks = next(iter(records_dataset(str(out), 64, 4, seed=0, augment=False)))
-    assert images.shape == (4, 64, 64, 3) and landmarks.shape == (4, 68, 2)
+    images, labels = next(iter(records_dataset(str(out), 64, 4, seed=0, augment=False)))
+    assert images.shape == (4, 64, 64, 3) and labels["landmarks"].shape == (4, 68, 2)
 
 
 def test_export_all_survives_sigkill(tmp_path, demo):

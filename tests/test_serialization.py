@@ -58,6 +58,7 @@ def test_config_and_keras_file_roundtrip(small_model, tmp_path, index):
 
 def test_face_autoencoder_keras_file_roundtrip(small_model, tmp_path):
     from tfface.autoencoder import FaceAutoencoder
+    from tfface.data.pipeline import Batch
     from tfface.encoders import build_encoder
     from tfface.face_loss import FaceLoss
     from tests.like_trained import like_trained
@@ -67,7 +68,7 @@ def test_face_autoencoder_keras_file_roundtrip(small_model, tmp_path):
     like_trained(encoder, images)  # non-zero outputs, so the comparison means something
     model = FaceAutoencoder(encoder, renderer, FaceLoss({"landmark": 7.0, "landmark_emphasis": 3.0}))
     landmarks = np.random.default_rng(2).uniform(0, 32, (2, 68, 2)).astype(np.float32)
-    expected = {k: float(v) for k, v in model.compute_terms(images, landmarks).items()}
+    expected = {k: float(v) for k, v in model.compute_terms(Batch(images, landmarks)).items()}
     path = str(tmp_path / "autoencoder.keras")
     model.save(path)
     loaded = keras.saving.load_model(path, compile=False)
@@ -75,7 +76,7 @@ def test_face_autoencoder_keras_file_roundtrip(small_model, tmp_path):
     assert loaded.face_loss.section() == model.face_loss.section()
     np.testing.assert_allclose(loaded.encoder.predict(images, verbose=0),
                                encoder.predict(images, verbose=0), atol=1e-5)
-    got = {k: float(v) for k, v in loaded.compute_terms(images, landmarks).items()}
+    got = {k: float(v) for k, v in loaded.compute_terms(Batch(images, landmarks)).items()}
     for name, value in expected.items():
         assert got[name] == pytest.approx(value, rel=1e-5), name
 

@@ -181,3 +181,31 @@ def test_every_shipped_recipe_loads_and_builds(recipe):
     assert model.encoder.output_shape[-1] == model.renderer.layout.size
     assert model.face_loss.section() == config["losses"]
     assert [m.name for m in model.metrics] == ["loss", *model.face_loss.names]
+
+
+def test_landmark_term_compares_with_the_vertices_the_labels_name(demo):
+    """Labels with ``landmark_vertices`` (annotated photos' jaw conventions):
+    the landmark term compares each point with the named vertex, -1 with the
+    model's own. Landmarks rendered at other jaw vertices give a zero term
+    with those ids, and a clearly non-zero one against the model's own."""
+    from tfface.data.pipeline import Batch
+    size = 64
+    renderer = Renderer.from_model(demo, (size, size))
+    params = np.zeros(renderer.layout.size, np.float32)
+    params[renderer.layout.slices["rotation"]] = np.radians([5.0, 30.0, 0.0])
+    inputs = keras.Input((size, size, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(inputs)
+    output = keras.layers.Dense(renderer.layout.size, kernel_initializer="zeros",
+                                bias_initializer=keras.initializers.Constant(params))(pooled)
+    model = FaceAutoencoder(keras.Model(inputs, output), renderer)
+    pixels = renderer.compute_for_render(params[None])["pixels"].numpy()[0]
+    own = np.asarray(renderer.landmark_indices)
+    ids = np.full(68, -1)
+    ids[:17] = (own[:17] + 7) % demo.num_vertices  # other vertices for the jaw
+    marked = np.where(ids < 0, own, ids)
+    image = np.zeros((1, size, size, 3), np.float32)
+    landmarks = pixels[marked][None].astype(np.float32)
+    with_ids = model.compute_terms(Batch(image, landmarks, landmark_vertices=ids[None]))
+    without = model.compute_terms(Batch(image, landmarks))
+    assert float(with_ids["landmark"]) < 1e-9
+    assert float(without["landmark"]) > 1e-4

@@ -7,7 +7,7 @@ from typing import Dict, Optional
 import keras
 import tensorflow as tf
 
-from tfface.data.pipeline import unpack_batch
+from tfface.data.pipeline import Batch, unpack_batch
 from tfface.face_loss import FaceLoss
 from tfface.layers.renderer import Renderer
 from tfface.layers.serialization import PACKAGE
@@ -20,11 +20,13 @@ class FaceAutoencoder(keras.Model):
 
     ``model.encoder`` is a separate ``keras.Model`` (image ``[B, S, S, 3]``
     RGB 0..255 -> params ``[B, P]``) that prediction and export use alone.
-    Data: ``(image, landmarks)`` batches, image ``[B, S, S, 3]`` float 0..255,
-    landmarks ``[B, 68, 2]`` pixels (Keras' ``(x, y)``), or
-    ``(image, (landmarks, params))`` where the true params ``[B, P]`` are
-    known (synthetic faces: the ``shape`` term). ``fit`` tracks ``loss``
-    and each term of ``face_loss`` (unweighted) as metrics.
+    Data: ``(image, labels)`` batches (:func:`tfface.data.pipeline.pack_labels`),
+    image ``[B, S, S, 3]`` float 0..255, labels the landmarks ``[B, 68, 2]``
+    pixels (Keras' ``(x, y)``) or a dict with them, the true ``params``
+    ``[B, P]`` where known (synthetic faces: the ``shape`` term) and the
+    ``landmark_vertices`` ``[B, 68]`` they mark (annotated photos; -1: the
+    model's own). ``fit`` tracks ``loss`` and each term of ``face_loss``
+    (unweighted) as metrics.
     """
 
     def __init__(self, encoder: keras.Model, renderer: Renderer,
@@ -43,19 +45,19 @@ class FaceAutoencoder(keras.Model):
     def call(self, image, training: bool = False):
         return self.encoder(image, training=training)
 
-    def compute_terms(self, image: tf.Tensor, landmarks: tf.Tensor, training: bool = False,
-                      target_params: Optional[tf.Tensor] = None) -> Dict[str, tf.Tensor]:
-        """Unweighted loss terms (scalars) and their weighted sum ``loss``."""
-        image = tf.cast(image, tf.float32)
+    def compute_terms(self, batch: Batch, training: bool = False) -> Dict[str, tf.Tensor]:
+        """Unweighted loss terms (scalars) and their weighted sum ``loss`` of a
+        :class:`tfface.data.pipeline.Batch`."""
+        image = tf.cast(batch.image, tf.float32)
         check_shape(image, "FaceAutoencoder: image", ("B",) + tuple(self.renderer.image_size)
                     + (3,))
         return self.face_loss.of_params(self.renderer, self.encoder(image, training=training),
-                                        image, landmarks, target_params)
+                                        image, batch.landmarks, batch.params,
+                                        batch.landmark_vertices)
 
     def train_step(self, data):
-        image, landmarks, target_params = unpack_batch(data)
         with tf.GradientTape() as tape:
-            terms = self.compute_terms(image, landmarks, True, target_params)
+            terms = self.compute_terms(unpack_batch(data), True)
             # Gradients are summed over replicas: scale so the step uses the mean.
             scaled = terms["loss"] / tf.distribute.get_strategy().num_replicas_in_sync
         variables = self.encoder.trainable_variables
@@ -70,8 +72,7 @@ class FaceAutoencoder(keras.Model):
         return self._update_trackers(terms)
 
     def test_step(self, data):
-        image, landmarks, target_params = unpack_batch(data)
-        return self._update_trackers(self.compute_terms(image, landmarks, False, target_params))
+        return self._update_trackers(self.compute_terms(unpack_batch(data), False))
 
     def _update_trackers(self, terms):
         for name, tracker in self.trackers.items():

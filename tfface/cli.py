@@ -129,7 +129,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
                        landmarks_dir=None if args.landmarks == "auto" else args.landmarks,
                        shard_size=args.shard_size, workers=args.workers,
                        overwrite=args.overwrite, landmarker=args.landmarker,
-                       morphable_model=args.morphable_model)
+                       morphable_model=args.morphable_model, jaw=args.jaw)
     print(f"{manifest['used']} of {manifest['photos']} photos used, {manifest['examples']} "
           f"faces in {len(manifest['shards'])} shards; {manifest['skipped']} skipped")
     for skip in manifest["skips"]:
@@ -440,6 +440,10 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--shard-size", type=int, default=64, help="photos per shard")
     prep.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                       help="processes preparing shards in parallel")
+    prep.add_argument("--jaw", choices=JAW_MODES,
+                      help="what the jaw landmarks mark (see reconstruct --jaw); training "
+                           "compares them with the matching model vertices; default: "
+                           "contour for .pts, fixed for MediaPipe")
     prep.set_defaults(func=cmd_prepare)
 
     def reconstruction_options(command: argparse.ArgumentParser) -> None:

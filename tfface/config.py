@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Optional
 import yaml
 
 from tfface.errors import TfFaceError
+from tfface.faces.landmarks import JAW_MODES
 from tfface.loss_weights import (DEFAULT_LANDMARK_EMPHASIS, DEFAULT_LOSS_WEIGHTS,
                                  DEFAULT_REGULARIZATION)
 
@@ -35,6 +36,8 @@ DEFAULTS: Dict[str, Any] = {
         "seed": 0,
         "augment": True,
         "photo_like": False,           # synthetic: photo backgrounds, blur, noise, JPEG, ...
+        "jaw": "contour",              # folder: what the .pts jaw points mark (JAW_MODES);
+                                       # tfrecord shards record theirs (tfface prepare --jaw)
     },
     "losses": {
         # tfface.loss_weights: those of the shipped encoder; landmark_loss is in
@@ -55,6 +58,7 @@ DEFAULTS: Dict[str, Any] = {
 }
 CHOICES = {
     "data.source": ("synthetic", "tfrecord", "folder"),
+    "data.jaw": JAW_MODES,
     "optimizer.schedule": ("constant", "cosine"),
     "strategy": ("default", "mirrored", "multi_worker"),
     "model.projection": ("perspective", "weak_perspective"),

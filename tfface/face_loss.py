@@ -211,13 +211,13 @@ class FaceLoss:
         return the terms against it, ``landmarks`` ``[B, 68, 2]`` and the
         true ``target_params`` ``[B, P]`` where known: what training and
         per-image fitting both minimise. ``landmark_vertices`` ``[B, 68]``:
-        the vertices the landmarks mark (a landmark fit's ``vertex_ids``;
-        default the renderer's landmark vertices)."""
+        the vertices the landmarks mark (a landmark fit's ``vertex_ids``,
+        an annotated photo's; -1 or None: the renderer's landmark vertex)."""
         target = image / 255.0
         rendered = renderer(params, target)
         if landmark_vertices is not None:
-            rendered = {**rendered, "landmarks2d": tf.gather(rendered["pixels"],
-                                                              landmark_vertices, batch_dims=1)}
+            rendered = {**rendered, "landmarks2d": renderer.landmarks_at(rendered["pixels"],
+                                                                         landmark_vertices)}
         return self(params, renderer.layout, rendered, target, landmarks, target_params,
                     renderer.decoder)
 

@@ -15,12 +15,13 @@ from tqdm import tqdm
 
 from tfface.config import DEFAULT_MODEL_NAME
 from tfface.data.folder import load_folder
-from tfface.data.pipeline import arrays_dataset, unpack_batch
+from tfface.data.pipeline import Batch, arrays_dataset, unpack_batch
 from tfface.data.records import records_dataset
 from tfface.data.synthetic import render_synthetic
 from tfface.encoders import build_encoder
 from tfface.face_loss import FaceLoss, save_encoder
 from tfface.faces.align import mean_face_template
+from tfface.fitting.landmarks import LandmarkFitter
 from tfface.errors import TfFaceError
 from tfface.io_utils import claim_output_folder, write_json_atomic
 from tfface.layers.renderer import Renderer
@@ -58,19 +59,21 @@ def build_model(config: Dict[str, Any]) -> FaceAutoencoder:
 
 
 def build_dataset(config: Dict[str, Any], renderer: Renderer) -> tf.data.Dataset:
-    """Global-batch ``(image, landmarks)`` dataset for the configured source
-    (``(image, (landmarks, params))`` for synthetic faces, whose true params
-    the ``shape`` loss term compares with)."""
+    """Global-batch ``(image, labels)`` dataset for the configured source
+    (:func:`tfface.data.pipeline.pack_labels`: the true params of synthetic
+    faces, which the ``shape`` loss term compares with; the vertices that
+    annotated photos' landmarks mark)."""
     data = config["data"]
     size = renderer.image_size[0]
     if data["source"] == "tfrecord":
         check_shards_model(data["path"], config["model"]["morphable_model"])
         return records_dataset(data["path"], size, data["batch_size"], data["seed"],
                                data["augment"])
-    template = mean_face_template(load_model(config["model"]["morphable_model"]),
-                                  renderer.camera.pinhole)
+    model = load_model(config["model"]["morphable_model"])
+    template = mean_face_template(model, renderer.camera.pinhole)
     if data["source"] == "folder":
-        arrays = load_folder(data["path"], size, template)
+        arrays = load_folder(data["path"], size, template,
+                             LandmarkFitter(model, renderer.camera), data["jaw"])
     else:
         # aligned like photos at inference, so the encoder trains on what it will see
         arrays = render_synthetic(renderer, int(data["synthetic_count"]), seed=data["seed"],
@@ -93,10 +96,14 @@ def check_shards_model(folder: str, morphable_model: Optional[str]) -> None:
                           f"--morphable-model {wanted}")
 
 
-def summary_image(model: FaceAutoencoder, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """``[B, S, 3 S, 3]`` uint8: input | render | overlay (model green, target red)."""
+def summary_image(model: FaceAutoencoder, batch: Batch) -> np.ndarray:
+    """``[B, S, 3 S, 3]`` uint8 of a :class:`tfface.data.pipeline.Batch`:
+    input | render | overlay (model green, target red)."""
+    image, landmarks = batch.image.numpy(), batch.landmarks.numpy()
     params = model.encoder(image, training=False)
     out = model.renderer(params, image / 255.0)
+    predicted = out["landmarks2d"] if batch.landmark_vertices is None else \
+        model.renderer.landmarks_at(out["pixels"], batch.landmark_vertices)
     rows = []
     for b in range(len(image)):
         photo = to_uint8(image[b] / 255.0)
@@ -104,7 +111,7 @@ def summary_image(model: FaceAutoencoder, image: np.ndarray, landmarks: np.ndarr
         mask = out["mask"][b].numpy()
         overlay = to_uint8(0.5 * out["image"][b].numpy() * mask + image[b] / 255.0 * (1 - 0.5 * mask))
         overlay = draw_landmarks(overlay, landmarks[b], (255, 0, 0))
-        overlay = draw_landmarks(overlay, out["landmarks2d"][b].numpy(), (0, 255, 0))
+        overlay = draw_landmarks(overlay, predicted[b].numpy(), (0, 255, 0))
         rows.append(np.concatenate([photo, render, overlay], 1))
     return np.stack(rows)
 
@@ -143,8 +150,8 @@ def train(config: Dict[str, Any], verbose: bool = True,
     schedule = config["schedule"]
     total = int(schedule["steps"])
     dataset = build_dataset(config, model.renderer).skip(int(step.numpy()))
-    image, landmarks, _ = unpack_batch(next(iter(dataset.take(1))))
-    preview = (image[:4].numpy(), landmarks[:4].numpy())
+    preview = Batch(*(None if part is None else part[:4]
+                      for part in unpack_batch(next(iter(dataset.take(1))))))
     iterator = iter(strategy.experimental_distribute_dataset(dataset))
     model.make_train_function()
     train_function = model.train_function
@@ -168,7 +175,7 @@ def train(config: Dict[str, Any], verbose: bool = True,
                     tf.summary.scalar(f"loss/{name}", value)
                 tf.summary.scalar("learning_rate", float(model.optimizer.learning_rate))
             if current % schedule["image_every"] == 0 or current == total:
-                tf.summary.image("input|render|overlay", summary_image(model, *preview),
+                tf.summary.image("input|render|overlay", summary_image(model, preview),
                                  max_outputs=4)
         if current % schedule["checkpoint_every"] == 0 or current == total:
             manager.save(checkpoint_number=current)

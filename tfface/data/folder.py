@@ -40,13 +40,17 @@ def write_pts(path: str, landmarks: np.ndarray) -> None:
         handle.write(f"version: 1\nn_points: {len(landmarks)}\n{{\n{body}\n}}\n")
 
 
-def load_folder(folder: str, size: int, template: Optional[np.ndarray] = None
-                ) -> Dict[str, np.ndarray]:
+def load_folder(folder: str, size: int, template: Optional[np.ndarray] = None,
+                fitter=None, jaw: str = "contour") -> Dict[str, np.ndarray]:
     """Every image in ``folder`` with a ``.pts`` beside it, as crops aligned
-    to ``template`` (:func:`tfface.faces.align.align_face`)."""
+    to ``template`` (:func:`tfface.faces.align.align_face`): ``image``
+    ``[N, S, S, 3]``, ``landmarks`` ``[N, 68, 2]`` and, with a landmark
+    ``fitter`` (:class:`tfface.fitting.LandmarkFitter` of the model and
+    ``size`` crops), ``landmark_vertices`` ``[N, 68]``, the vertices the
+    landmarks mark by the jaw convention ``jaw``."""
     from tfface.faces.align import align_face
     from tfface.faces.image_io import read_image
-    images, landmarks = [], []
+    images, landmarks, vertices = [], [], []
     for path in sorted(glob.glob(os.path.join(folder, "*"))):
         stem, ext = os.path.splitext(path)
         if ext.lower() not in IMAGE_EXTENSIONS or not os.path.isfile(stem + ".pts"):
@@ -54,7 +58,12 @@ def load_folder(folder: str, size: int, template: Optional[np.ndarray] = None
         aligned = align_face(read_image(path), read_pts(stem + ".pts"), size, template)
         images.append(aligned.crop.astype(np.float32))
         landmarks.append(aligned.landmarks.astype(np.float32))
+        if fitter is not None:
+            vertices.append(fitter.annotation_vertices(aligned.landmarks, jaw))
     if not images:
         raise TfFaceError(f"{folder}: no images with .pts annotations; put photo.jpg beside "
                           "photo.pts")
-    return {"image": np.stack(images), "landmarks": np.stack(landmarks)}
+    arrays = {"image": np.stack(images), "landmarks": np.stack(landmarks)}
+    if vertices:
+        arrays["landmark_vertices"] = np.stack(vertices)
+    return arrays

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Dict, NamedTuple, Optional
 
 import keras
 import numpy as np
@@ -11,31 +11,52 @@ import tensorflow as tf
 from tfface.data.augment import augment as augment_fn
 
 
-def pack_labels(landmarks, params=None):
-    """The labels of an element or batch: ``landmarks``, or ``(landmarks,
-    params)`` where the true params are known (synthetic faces)."""
-    return landmarks if params is None else (landmarks, params)
+LABELS = ("landmarks", "params", "landmark_vertices")
+"""What an element's labels may carry: ``landmarks`` ``[68, 2]`` (always),
+the true ``params`` ``[P]`` where known (synthetic faces) and
+``landmark_vertices`` ``[68]``, the model vertices the landmarks mark (-1:
+the model's own landmark vertex; annotated photos, whose jaw points follow
+their annotation's convention, :data:`tfface.faces.landmarks.JAW_MODES`)."""
 
 
-def unpack_batch(data) -> Tuple[tf.Tensor, tf.Tensor, Optional[tf.Tensor]]:
-    """An element or batch ``(image, labels)`` of :func:`pack_labels` ->
-    ``(image, landmarks, params or None)``."""
+class Batch(NamedTuple):
+    """An element or batch, unpacked: ``image``, ``landmarks`` and, where the
+    data has them, ``params`` and ``landmark_vertices`` (else None)."""
+
+    image: tf.Tensor
+    landmarks: tf.Tensor
+    params: Optional[tf.Tensor] = None
+    landmark_vertices: Optional[tf.Tensor] = None
+
+
+def pack_labels(landmarks, params=None, landmark_vertices=None):
+    """The labels of an element or batch: ``landmarks`` alone, or a dict of
+    the :data:`LABELS` it has."""
+    if params is None and landmark_vertices is None:
+        return landmarks
+    labels = {"landmarks": landmarks, "params": params, "landmark_vertices": landmark_vertices}
+    return {name: value for name, value in labels.items() if value is not None}
+
+
+def unpack_batch(data) -> Batch:
+    """An element or batch ``(image, labels)`` of :func:`pack_labels` -> :class:`Batch`."""
     image, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
-    if isinstance(labels, (tuple, list)):
-        return image, labels[0], labels[1]
-    return image, labels, None
+    if isinstance(labels, dict):
+        return Batch(image, **labels)
+    return Batch(image, labels)
 
 
 def arrays_dataset(arrays: Dict[str, np.ndarray], batch_size: int, seed: int = 0,
                    augment: bool = False, shuffle: bool = True,
                    repeat: bool = True) -> tf.data.Dataset:
-    """``(image [B, S, S, 3] 0..255, landmarks [B, 68, 2])`` batches from
-    arrays; ``(image, (landmarks, params [B, P]))`` where ``arrays`` has the
-    true ``params`` (synthetic faces).
+    """``(image [B, S, S, 3] 0..255, labels)`` batches from arrays: labels
+    (:func:`pack_labels`) of the :data:`LABELS` that ``arrays`` has
+    (``landmarks`` ``[N, 68, 2]``; ``params`` ``[N, P]`` of synthetic faces;
+    ``landmark_vertices`` ``[N, 68]`` of annotated photos).
 
     Shuffling and augmentation are deterministic for a given ``seed``.
     """
-    labels = pack_labels(arrays["landmarks"], arrays.get("params"))
+    labels = pack_labels(*(arrays.get(name) for name in LABELS))
     data = tf.data.Dataset.from_tensor_slices((arrays["image"], labels))
     if shuffle:
         data = data.shuffle(len(arrays["image"]), seed=seed, reshuffle_each_iteration=True)
@@ -46,16 +67,16 @@ def arrays_dataset(arrays: Dict[str, np.ndarray], batch_size: int, seed: int = 0
 
 def augment_and_batch(data: tf.data.Dataset, batch_size: int, seed: int,
                       augment: bool) -> tf.data.Dataset:
-    """Optionally augment ``(image, landmarks)`` or ``(image, (landmarks,
-    params))`` elements (seeded by their index; a similarity transform moves
-    image and landmarks, not the face's shape), then batch (dropping the
-    remainder) and prefetch."""
+    """Optionally augment ``(image, labels)`` elements (:func:`pack_labels`;
+    seeded by their index; a similarity transform moves image and
+    landmarks, not the face's shape nor the vertices the landmarks mark),
+    then batch (dropping the remainder) and prefetch."""
     if augment:
         def augmented(index, element):
-            image, landmarks, params = unpack_batch(element)
-            image, landmarks = augment_fn(image, landmarks,
+            batch = unpack_batch(element)
+            image, landmarks = augment_fn(batch.image, batch.landmarks,
                                           tf.stack([tf.cast(index, tf.int32), seed]))
-            return image, pack_labels(landmarks, params)
+            return image, pack_labels(landmarks, batch.params, batch.landmark_vertices)
 
         data = data.enumerate().map(augmented, num_parallel_calls=tf.data.AUTOTUNE)
     return data.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

@@ -2,7 +2,9 @@
 
 Each ``tf.train.Example``: ``image`` (PNG bytes, RGB, S x S), ``landmarks``
 (136 floats, x y per point, crop pixels), ``source`` (path of the photo),
-``transform`` (6 floats: the 2x3 similarity from photo to crop pixels).
+``transform`` (6 floats: the 2x3 similarity from photo to crop pixels),
+``landmark_vertices`` (68 ints: the model vertices the landmarks mark, by
+their annotation's jaw convention; -1, and in older shards: the model's own).
 Shards are ``shard-NNNNN.tfrecord``; each is written to a temporary name and
 renamed when complete, so a shard on disk is never half-written.
 """
@@ -11,13 +13,13 @@ from __future__ import annotations
 
 import glob
 import os
-from typing import Iterable, List, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import cv2
 import numpy as np
 import tensorflow as tf
 
-from tfface.data.pipeline import augment_and_batch
+from tfface.data.pipeline import augment_and_batch, pack_labels
 from tfface.errors import TfFaceError
 from tfface.io_utils import atomic_output
 from tfface.morphable.model import NUM_LANDMARKS
@@ -27,12 +29,18 @@ FEATURES = {
     "landmarks": tf.io.FixedLenFeature([136], tf.float32),
     "source": tf.io.FixedLenFeature([], tf.string, default_value=b""),
     "transform": tf.io.FixedLenFeature([6], tf.float32, default_value=[1, 0, 0, 0, 1, 0]),
+    "landmark_vertices": tf.io.FixedLenFeature([NUM_LANDMARKS], tf.int64,
+                                               default_value=[-1] * NUM_LANDMARKS),
 }
 
 
 def make_example(image_rgb: np.ndarray, landmarks: np.ndarray, source: str = "",
-                 transform: np.ndarray = np.eye(2, 3)) -> bytes:
-    """Serialise one crop (uint8 ``[S, S, 3]`` RGB) and its ``[68, 2]`` landmarks."""
+                 transform: np.ndarray = np.eye(2, 3),
+                 landmark_vertices: Optional[np.ndarray] = None) -> bytes:
+    """Serialise one crop (uint8 ``[S, S, 3]`` RGB), its ``[68, 2]`` landmarks
+    and the ``[68]`` vertices they mark (None: the model's own)."""
+    if landmark_vertices is None:
+        landmark_vertices = np.full(NUM_LANDMARKS, -1)
     ok, png = cv2.imencode(".png", cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
     if not ok:
         raise ValueError("cannot encode crop as PNG")
@@ -43,6 +51,8 @@ def make_example(image_rgb: np.ndarray, landmarks: np.ndarray, source: str = "",
         "source": tf.train.Feature(bytes_list=tf.train.BytesList(value=[source.encode()])),
         "transform": tf.train.Feature(float_list=tf.train.FloatList(
             value=np.asarray(transform, np.float32).reshape(-1))),
+        "landmark_vertices": tf.train.Feature(int64_list=tf.train.Int64List(
+            value=np.asarray(landmark_vertices, np.int64).reshape(-1))),
     }
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
@@ -69,8 +79,10 @@ def list_shards(folder: str) -> List[str]:
     return shards
 
 
-def parse_example(serialized: tf.Tensor, size: int) -> Tuple[tf.Tensor, tf.Tensor]:
-    """-> ``(image [S, S, 3] float32 0..255, landmarks [68, 2])``, resized to ``size``."""
+def parse_example(serialized: tf.Tensor, size: int) -> Tuple[tf.Tensor, Dict[str, tf.Tensor]]:
+    """-> ``(image [S, S, 3] float32 0..255, labels)``, resized to ``size``;
+    labels (:func:`tfface.data.pipeline.pack_labels`): ``landmarks``
+    ``[68, 2]`` and ``landmark_vertices`` ``[68]``."""
     example = tf.io.parse_single_example(serialized, FEATURES)
     image = tf.io.decode_png(example["image"], channels=3)
     landmarks = tf.reshape(example["landmarks"], [NUM_LANDMARKS, 2])
@@ -78,12 +90,13 @@ def parse_example(serialized: tf.Tensor, size: int) -> Tuple[tf.Tensor, tf.Tenso
     image = tf.image.resize(tf.cast(image, tf.float32), [size, size])
     ratio = tf.stack([size / source[1], size / source[0]])
     landmarks = (landmarks + 0.5) * ratio - 0.5
-    return image, landmarks
+    return image, pack_labels(landmarks, landmark_vertices=example["landmark_vertices"])
 
 
 def records_dataset(folder: str, size: int, batch_size: int, seed: int = 0,
                     augment: bool = True, repeat: bool = True) -> tf.data.Dataset:
-    """Shuffled, augmented ``(image, landmarks)`` batches from the shards in ``folder``."""
+    """Shuffled, augmented ``(image, labels)`` batches from the shards in
+    ``folder`` (:func:`parse_example`)."""
     files = tf.data.Dataset.from_tensor_slices(list_shards(folder)).shuffle(1000, seed=seed)
     data = files.interleave(tf.data.TFRecordDataset, num_parallel_calls=tf.data.AUTOTUNE,
                             deterministic=True)

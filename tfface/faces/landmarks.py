@@ -59,6 +59,9 @@ JAW_MODES = ("contour", "outline", "fixed")
 (``contour``: dlib, 300-W), a frontal face's outline carried on the head,
 hidden or not (``outline``: AFLW2000-3D, LS3D-W), or the model's own jaw
 vertices (``fixed``: MediaPipe's face oval, points rendered from the model)."""
+DEFAULT_JAW = {"pts": "contour", "mediapipe": "fixed", "dlib": "contour"}
+"""The jaw mode of each landmark source unless told otherwise: annotation
+files (``.pts``: 300-W's visible outline) and the landmarkers."""
 
 
 def make_landmarker(name: str = "mediapipe", **kwargs):

@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from tfface.config import DEFAULT_MODEL_NAME
 from tfface.errors import TfFaceError
+from tfface.faces.landmarks import DEFAULT_JAW, JAW_MODES
 from tfface.io_utils import claim_output_folder, folder_lock, write_json_atomic
 
 SIDE_FILES = (".pts", ".json", ".txt", ".md")
@@ -61,6 +62,7 @@ def photo_faces(photo: str, landmarks_dir: Optional[str], landmarker_factory
 
 
 _LANDMARKERS: Dict[str, Any] = {}
+_FITTERS: Dict[Any, Any] = {}
 
 
 def _landmarker(name: str = "mediapipe"):
@@ -69,6 +71,18 @@ def _landmarker(name: str = "mediapipe"):
         from tfface.faces.landmarks import make_landmarker
         _LANDMARKERS[name] = make_landmarker(name)
     return _LANDMARKERS[name]
+
+
+def _fitter(morphable_model: Optional[str], size: int):
+    """This worker's landmark fitter of ``morphable_model`` for ``size`` crops."""
+    key = (morphable_model, size)
+    if key not in _FITTERS:
+        from tfface.fitting.landmarks import LandmarkFitter
+        from tfface.morphable import load_model
+        from tfface.pinhole import PinholeCamera
+        model = load_model(morphable_model)
+        _FITTERS[key] = LandmarkFitter(model, PinholeCamera.for_model(model, (size, size)))
+    return _FITTERS[key]
 
 
 def _prepare_shard(job: Dict[str, Any]) -> Dict[str, Any]:
@@ -86,12 +100,17 @@ def _prepare_shard(job: Dict[str, Any]) -> Dict[str, Any]:
         if "reason" in found:
             entries.append({"file": photo, "status": "skipped", **found})
             continue
+        source = "pts" if found["source"] == "pts" else job["landmarker"]
+        jaw = job["jaw"] or DEFAULT_JAW[source]
         for landmarks in found["faces"]:
             aligned = align_face(found["image"], landmarks, job["size"], job["template"])
+            vertices = _fitter(job["morphable_model"], job["size"]).annotation_vertices(
+                aligned.landmarks, jaw)
             examples.append(make_example(aligned.crop, aligned.landmarks, photo,
-                                         aligned.transform))
+                                         aligned.transform, vertices))
         entries.append({"file": photo, "status": "used", "faces": len(found["faces"]),
-                        "landmarks": found["source"], "rejected_faces": found["rejected"]})
+                        "landmarks": found["source"], "jaw": jaw,
+                        "rejected_faces": found["rejected"]})
     write_shard(job["shard"], examples)
     sidecar = {"shard": os.path.basename(job["shard"]), "photos": job["photos"],
                "examples": len(examples), "entries": entries}
@@ -114,11 +133,16 @@ def _finished(job: Dict[str, Any]) -> Optional[Dict[str, Any]]:
 def prepare(images: str, out: str, size: int = 224, landmarks_dir: Optional[str] = None,
             shard_size: int = 64, workers: int = 1, morphable_model: Optional[str] = None,
             progress: bool = True, overwrite: bool = False,
-            landmarker: str = "mediapipe") -> Dict[str, Any]:
+            landmarker: str = "mediapipe", jaw: Optional[str] = None) -> Dict[str, Any]:
     """Write aligned ``size`` crops of every face in ``images`` as shards in ``out``.
 
     ``landmarks_dir``: where ``<photo stem>.pts`` files live (default: beside
-    the photos); photos without one go through the face detector. Returns the
+    the photos); photos without one go through the face detector. ``jaw``:
+    what the jaw points mark (:data:`tfface.faces.landmarks.JAW_MODES`;
+    default per source, :data:`tfface.faces.landmarks.DEFAULT_JAW`): each
+    face's examples record the model vertices its landmarks mark
+    (:meth:`tfface.fitting.LandmarkFitter.annotation_vertices`), which
+    training compares them with. Returns the
     manifest (also written to ``out/manifest.json``). ``out`` must be empty,
     new or a previous ``prepare`` output (resumed) unless ``overwrite``.
     """
@@ -128,6 +152,8 @@ def prepare(images: str, out: str, size: int = 224, landmarks_dir: Optional[str]
     photos = list_photos(images)
     if not photos:
         raise TfFaceError(f"{images}: no files to prepare")
+    if jaw is not None and jaw not in JAW_MODES:
+        raise TfFaceError(f"--jaw {jaw}: unknown; use one of {', '.join(JAW_MODES)}")
     if landmarks_dir is not None and not os.path.isdir(landmarks_dir):
         raise TfFaceError(f"{landmarks_dir}: no such folder for --landmarks")
     claim_output_folder(out, "prepare", overwrite)
@@ -136,7 +162,7 @@ def prepare(images: str, out: str, size: int = 224, landmarks_dir: Optional[str]
         template = mean_face_template(load_model(morphable_model))
         jobs = [{"photos": photos[i:i + shard_size], "shard": shard_path(out, i // shard_size),
                  "landmarks_dir": landmarks_dir, "size": size, "template": template,
-                 "landmarker": landmarker}
+                 "landmarker": landmarker, "jaw": jaw, "morphable_model": morphable_model}
                 for i in range(0, len(photos), shard_size)]
         sidecars = {job["shard"]: _finished(job) for job in jobs}
         todo = [job for job in jobs if sidecars[job["shard"]] is None]

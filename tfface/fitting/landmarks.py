@@ -270,7 +270,19 @@ class LandmarkFitter:
         return LandmarkFit(params.astype(np.float32), self.project(params, ids), ids, before,
                            self.loss(params, target, ids), done)
 
-    def _vertex_ids(self, params: np.ndarray, jaw: str) -> np.ndarray:
+    def annotation_vertices(self, target: np.ndarray, jaw: str) -> np.ndarray:
+        """The vertex ids ``[68]`` that landmarks ``target`` ``[68, 2]``
+        (pixels of :attr:`camera`) mark under the jaw convention ``jaw``:
+        fixed for ``fixed`` and ``outline``; for ``contour`` those of a fit
+        from the mean face (the far side's occluding contour depends on the
+        pose). What training compares annotated photos' landmarks with."""
+        if jaw == "contour":
+            return self.fit(target, jaw=jaw).vertex_ids
+        if jaw not in JAW_MODES:
+            raise ValueError(f"jaw must be one of {JAW_MODES}, got {jaw!r}")
+        return self._vertex_ids(None, jaw)
+
+    def _vertex_ids(self, params: Optional[np.ndarray], jaw: str) -> np.ndarray:
         if jaw == "contour":
             return self.jaw_vertices(params)
         return outline_landmarks(self.model) if jaw == "outline" else self.model.landmark_indices

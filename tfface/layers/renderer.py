@@ -97,6 +97,14 @@ class Renderer(keras.layers.Layer):
                 "landmarks2d": tf.gather(pixels, self.landmark_indices, axis=1),
                 "landmarks3d": tf.gather(world, self.landmark_indices, axis=1)}
 
+    def landmarks_at(self, pixels: tf.Tensor, landmark_vertices) -> tf.Tensor:
+        """The landmarks ``[B, 68, 2]`` at ``landmark_vertices`` ``[B, 68]``
+        (the vertices each face's landmarks mark; -1: the model's own
+        landmark vertex) of projected vertices ``pixels`` ``[B, V, 2]``."""
+        ids = tf.convert_to_tensor(landmark_vertices)
+        ids = tf.where(ids < 0, tf.constant(self.landmark_indices, ids.dtype), ids)
+        return tf.gather(pixels, ids, batch_dims=1)
+
     def build(self, params_shape, background_shape=None) -> None:
         """Nothing to create: the sublayers hold the model's arrays from
         construction and build on their first call."""
