@@ -36,3 +36,23 @@ def test_names_use_expression_names_and_config_roundtrip(small_model):
     assert FaceParams.from_config(layout.get_config()) == layout
     with pytest.raises(ValueError, match="names"):
         FaceParams(identity=1, expression=2, albedo=0, expression_names=("x",))
+
+
+def test_rolled_turns_the_head_about_the_view_axis():
+    """Adding to the roll angle composes a rotation about the camera's z axis
+    on the outside: R(rolled) = Rz(angle) R(params), for any pitch and yaw."""
+    from tfface.pinhole import euler_matrix
+    layout = FaceParams(identity=2, expression=1, albedo=0)
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        params = rng.normal(size=layout.size)
+        angle = rng.uniform(-np.pi, np.pi)
+        turned = layout.rolled(params, angle)
+        rotation = layout.slices["rotation"]
+        np.testing.assert_allclose(euler_matrix(turned[rotation]),
+                                   euler_matrix([0.0, 0.0, angle]) @ euler_matrix(params[rotation]),
+                                   atol=1e-12)
+        unchanged = np.ones(layout.size, bool)
+        unchanged[rotation] = False
+        np.testing.assert_array_equal(turned[unchanged], params[unchanged])
+        np.testing.assert_allclose(layout.rolled(turned, -angle), params, atol=1e-12)

@@ -44,6 +44,10 @@ GROUPS: Tuple[str, ...] = (
 )
 
 
+ROTATION_ORDER = ("pitch", "yaw", "roll")
+"""The Euler angles of the ``rotation`` group, in order."""
+
+
 @dataclasses.dataclass(frozen=True)
 class FaceParams:
     """Sizes of each coefficient group; derived from a morphable model.
@@ -115,6 +119,16 @@ class FaceParams:
         """Numpy version of :meth:`split`."""
         params = np.asarray(params)
         return {g: params[..., s] for g, s in self.slices.items()}
+
+    def rolled(self, params: np.ndarray, angle: float) -> np.ndarray:
+        """A copy of ``params`` ``[P]`` with the head turned by ``angle``
+        (radians) more about the camera's view axis: the roll angle plus
+        ``angle``, exact since roll is the outermost Euler rotation
+        (``R = Rz(roll) Ry(yaw) Rx(pitch)``). Takes a levelled crop's pose
+        into its photo's frame (:attr:`tfface.faces.AlignedFace.roll`) and back."""
+        params = np.array(params)
+        params[self.slices["rotation"].start + ROTATION_ORDER.index("roll")] += angle
+        return params
 
     def concat(self, groups: Mapping[str, object], batch_shape=None) -> tf.Tensor:
         """Concatenate named groups into ``[..., P]``; missing groups are zero."""

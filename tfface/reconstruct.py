@@ -19,7 +19,9 @@ import numpy as np
 from tfface.errors import ModelFileError, TfFaceError
 from tfface.face_loss import encoder_loss
 from tfface.faces.align import AlignedFace, align_face, mean_face_template
+from tfface.faces.landmarks import DEFAULT_JAW
 from tfface.fitting.landmarks import LandmarkFitter
+from tfface.params import ROTATION_ORDER
 from tfface.pinhole import euler_matrix, wrap_angles
 
 _ASSETS = os.path.join(os.path.dirname(__file__), "assets")
@@ -156,7 +158,7 @@ class FaceReconstructor:
         """The landmark fit's jaw mode for this landmarker's points: MediaPipe's
         68-point map sits on the model's own jaw vertices (``fixed``), dlib's
         on the visible outline (``contour``)."""
-        return "fixed" if self.landmarker_name == "mediapipe" else "contour"
+        return DEFAULT_JAW[self.landmarker_name]
 
     @property
     def detector_confidence(self) -> Optional[np.ndarray]:
@@ -190,7 +192,7 @@ class FaceReconstructor:
         trusted alike, jaw ``contour`` unless ``jaw`` is given."""
         detected = landmarks is None if detected is None else detected
         if jaw is None:
-            jaw = self.detector_jaw if detected else "contour"
+            jaw = self.detector_jaw if detected else DEFAULT_JAW["pts"]
         confidence = self.detector_confidence if detected else None
         if landmarks is None:
             landmarks = self.find_landmarks(image_rgb)
@@ -229,7 +231,7 @@ class FaceReconstructor:
         names = self.layout.expression_names or tuple(
             f"expression_{i}" for i in range(self.layout.expression))
         eyes = np.linalg.norm(landmarks[36] - landmarks[45])
-        pitch, yaw, roll = np.degrees(wrap_angles(groups["rotation"] + [0, 0, aligned.roll]))
+        in_photo = self.layout.split_numpy(self.layout.rolled(params, aligned.roll))["rotation"]
         # a levelled crop's camera is the photo's turned about its view axis
         to_photo_frame = euler_matrix([0.0, 0.0, aligned.roll]).T.astype(np.float32)
         return FaceReconstruction(
@@ -237,7 +239,8 @@ class FaceReconstructor:
             expressions={n: float(w) for n, w in zip(names, groups["expression"])},
             vertices=out["vertices"] @ to_photo_frame, albedo=out["albedo"], colors=out["colors"],
             landmarks2d=landmarks2d, landmarks3d=out["vertices"][ids] @ to_photo_frame,
-            pose={"pitch": float(pitch), "yaw": float(yaw), "roll": float(roll)},
+            pose={name: float(angle) for name, angle in
+                  zip(ROTATION_ORDER, np.degrees(wrap_angles(in_photo)))},
             aligned=aligned, input_landmarks=landmarks,
             quality=float(np.linalg.norm(landmarks2d - landmarks, axis=1).mean() / eyes), fit=fit,
             landmark_vertices=landmark_vertices)

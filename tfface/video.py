@@ -97,13 +97,11 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
                 face = faces[0]
                 if filters:
                     # smoothed in the photo's frame: a levelled crop's roll differs by its own
-                    params = face.params.copy()
-                    roll = layout.slices["rotation"].start + 2
-                    params[roll] += face.aligned.roll
+                    params = layout.rolled(face.params, face.aligned.roll)
                     for group, smoother in filters.items():
                         params[layout.slices[group]] = smoother(params[layout.slices[group]])
-                    params[roll] -= face.aligned.roll
-                    face = reconstructor.describe(params, face.aligned, face.input_landmarks,
+                    face = reconstructor.describe(layout.rolled(params, -face.aligned.roll),
+                                                  face.aligned, face.input_landmarks,
                                                   face.fit, face.landmark_vertices)
                 record["face"] = face.to_json()
                 if textures is not None:
