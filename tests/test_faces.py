@@ -163,10 +163,15 @@ def test_prepare_folder_with_bad_files(tmp_path):
     template = default_template() * 96 - 0.5
     # every crop is aligned: its landmarks lie near the template
     assert np.abs(landmarks.numpy() - template).mean(axis=(1, 2)).max() < 6
-    # Re-running resumes: finished shards are kept as they are.
+    # Re-running resumes: finished shards are kept as they are ...
     stamp = os.path.getmtime(out / "shard-00000.tfrecord")
     assert main(args) == 0
     assert os.path.getmtime(out / "shard-00000.tfrecord") == stamp
+    # ... unless made with other settings: then they are written again.
+    assert main(args + ["--jaw", "outline"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {u["jaw"] for u in manifest["used_files"]} == {"outline"}
+    assert manifest["examples"] == 1 + used["breakingbad.jpg"]["faces"]
 
 
 def test_prepare_aligns_for_the_named_model_and_training_checks_it(tmp_path):

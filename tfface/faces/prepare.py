@@ -1,9 +1,9 @@
 """``tfface prepare``: a folder of photos -> TFRecord shards of aligned faces + manifest.
 
 Photos are taken in sorted order, ``shard_size`` per shard. Each shard is
-written with a JSON sidecar (its photos, used faces and skip reasons) only
-when complete, so re-running skips finished shards and nothing is ever
-half-written. ``manifest.json`` sums up the sidecars.
+written with a JSON sidecar (its photos, settings, used faces and skip
+reasons) only when complete, so re-running skips finished shards made with
+the same settings and nothing is ever half-written. ``manifest.json`` sums up the sidecars.
 """
 
 from __future__ import annotations
@@ -89,22 +89,23 @@ def _prepare_shard(job: Dict[str, Any]) -> Dict[str, Any]:
     """Worker: align every face of the job's photos and write one shard."""
     from tfface.data.records import make_example, write_shard
     from tfface.faces.align import align_face
+    settings = job["settings"]
     examples: List[bytes] = []
     entries = []
     for photo in job["photos"]:
-        found = photo_faces(photo, job["landmarks_dir"],
-                            functools.partial(_landmarker, job["landmarker"]))
+        found = photo_faces(photo, settings["landmarks_dir"],
+                            functools.partial(_landmarker, settings["landmarker"]))
         if "reason" not in found and not found["faces"]:
             reason = found["rejected"][0] if found["rejected"] else "no_face"
             found = {"reason": reason, "detail": f"{photo}: no usable face ({reason})"}
         if "reason" in found:
             entries.append({"file": photo, "status": "skipped", **found})
             continue
-        source = "pts" if found["source"] == "pts" else job["landmarker"]
-        jaw = job["jaw"] or DEFAULT_JAW[source]
+        source = "pts" if found["source"] == "pts" else settings["landmarker"]
+        jaw = settings["jaw"] or DEFAULT_JAW[source]
         for landmarks in found["faces"]:
-            aligned = align_face(found["image"], landmarks, job["size"], job["template"])
-            vertices = _fitter(job["morphable_model"], job["size"]).annotation_vertices(
+            aligned = align_face(found["image"], landmarks, settings["size"], job["template"])
+            vertices = _fitter(settings["morphable_model"], settings["size"]).annotation_vertices(
                 aligned.landmarks, jaw)
             examples.append(make_example(aligned.crop, aligned.landmarks, photo,
                                          aligned.transform, vertices))
@@ -113,19 +114,22 @@ def _prepare_shard(job: Dict[str, Any]) -> Dict[str, Any]:
                         "rejected_faces": found["rejected"]})
     write_shard(job["shard"], examples)
     sidecar = {"shard": os.path.basename(job["shard"]), "photos": job["photos"],
-               "examples": len(examples), "entries": entries}
+               "settings": settings, "examples": len(examples), "entries": entries}
     write_json_atomic(job["shard"] + ".json", sidecar)
     return sidecar
 
 
 def _finished(job: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-    """The sidecar of an already written shard for the same photos, if any."""
+    """The sidecar of an already written shard for the same photos and
+    settings (crop size, landmarks, jaw mode, model), if any: a re-run with
+    other settings writes the shard again."""
     try:
         with open(job["shard"] + ".json", encoding="utf-8") as handle:
             sidecar = json.load(handle)
     except (OSError, ValueError):
         return None
-    if sidecar.get("photos") == job["photos"] and os.path.isfile(job["shard"]):
+    if (sidecar.get("photos") == job["photos"] and sidecar.get("settings") == job["settings"]
+            and os.path.isfile(job["shard"])):
         return sidecar
     return None
 
@@ -160,9 +164,10 @@ def prepare(images: str, out: str, size: int = 224, landmarks_dir: Optional[str]
     with folder_lock(out, "prepare"):  # two runs never interleave shards
         # crops placed as the renderer of the model to train places its mean face
         template = mean_face_template(load_model(morphable_model))
+        settings = {"size": size, "landmarks_dir": landmarks_dir, "landmarker": landmarker,
+                    "jaw": jaw, "morphable_model": morphable_model}
         jobs = [{"photos": photos[i:i + shard_size], "shard": shard_path(out, i // shard_size),
-                 "landmarks_dir": landmarks_dir, "size": size, "template": template,
-                 "landmarker": landmarker, "jaw": jaw, "morphable_model": morphable_model}
+                 "settings": settings, "template": template}
                 for i in range(0, len(photos), shard_size)]
         sidecars = {job["shard"]: _finished(job) for job in jobs}
         todo = [job for job in jobs if sidecars[job["shard"]] is None]
