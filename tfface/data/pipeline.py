@@ -34,8 +34,8 @@ def pack_labels(landmarks, params=None, landmark_vertices=None):
     the :data:`LABELS` it has."""
     if params is None and landmark_vertices is None:
         return landmarks
-    labels = {"landmarks": landmarks, "params": params, "landmark_vertices": landmark_vertices}
-    return {name: value for name, value in labels.items() if value is not None}
+    labels = zip(LABELS, (landmarks, params, landmark_vertices))
+    return {name: value for name, value in labels if value is not None}
 
 
 def unpack_batch(data) -> Batch:

@@ -61,28 +61,22 @@ def photo_faces(photo: str, landmarks_dir: Optional[str], landmarker_factory
             "source": "detector"}
 
 
-_LANDMARKERS: Dict[str, Any] = {}
-_FITTERS: Dict[Any, Any] = {}
-
-
+@functools.lru_cache(maxsize=None)
 def _landmarker(name: str = "mediapipe"):
     """This worker's landmarker called ``name`` (made once per process)."""
-    if name not in _LANDMARKERS:
-        from tfface.faces.landmarks import make_landmarker
-        _LANDMARKERS[name] = make_landmarker(name)
-    return _LANDMARKERS[name]
+    from tfface.faces.landmarks import make_landmarker
+    return make_landmarker(name)
 
 
+@functools.lru_cache(maxsize=None)
 def _fitter(morphable_model: Optional[str], size: int):
-    """This worker's landmark fitter of ``morphable_model`` for ``size`` crops."""
-    key = (morphable_model, size)
-    if key not in _FITTERS:
-        from tfface.fitting.landmarks import LandmarkFitter
-        from tfface.morphable import load_model
-        from tfface.pinhole import PinholeCamera
-        model = load_model(morphable_model)
-        _FITTERS[key] = LandmarkFitter(model, PinholeCamera.for_model(model, (size, size)))
-    return _FITTERS[key]
+    """This worker's landmark fitter of ``morphable_model`` for ``size`` crops
+    (made once per process)."""
+    from tfface.fitting.landmarks import LandmarkFitter
+    from tfface.morphable import load_model
+    from tfface.pinhole import PinholeCamera
+    model = load_model(morphable_model)
+    return LandmarkFitter(model, PinholeCamera.for_model(model, (size, size)))
 
 
 def _prepare_shard(job: Dict[str, Any]) -> Dict[str, Any]:
