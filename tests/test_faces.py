@@ -51,6 +51,28 @@ def test_detector_finds_annotated_face_within_error(name, landmarker):
     assert faces[best].problem is None
 
 
+@pytest.mark.parametrize("landmarker", ["mediapipe", "dlib"])
+def test_face_in_a_given_box_is_checked_as_a_detection_would_be(landmarker):
+    """face_in_box: the annotated face of takeo in its landmarks' box, within
+    the detector's error bound and unflagged; the same box shrunk below the
+    smallest usable face is flagged face_too_small, as a detection would be."""
+    if landmarker == "dlib":
+        pytest.importorskip("dlib")
+    from tfface.faces.landmarks import make_landmarker
+    path = shared_path("faces", "takeo.ppm")
+    photo, truth = read_image(path), read_pts(os.path.splitext(path)[0] + ".pts")
+    found = make_landmarker(landmarker)
+    box = np.concatenate([truth.min(0), truth.max(0)])
+    face = found.face_in_box(photo, box)
+    assert face.problem is None and face.score == 1.0
+    error = np.linalg.norm(face.landmarks - truth, axis=1).mean() / _eye_corner_distance(truth)
+    assert error < LANDMARK_BOUNDS[landmarker], error
+    np.testing.assert_array_equal(found.landmarks_in_box(photo, box), face.landmarks)
+    centre = truth.mean(0)
+    tiny = found.face_in_box(photo, np.concatenate([centre - 15, centre + 15]), score=0.7)
+    assert tiny.problem == "face_too_small" and tiny.score == 0.7
+
+
 @pytest.mark.parametrize("name", PHOTOS)
 def test_alignment_round_trip_and_pixels(name):
     path = shared_path("faces", name)

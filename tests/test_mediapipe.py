@@ -187,6 +187,8 @@ def test_a_detection_the_mesh_does_not_see_is_flagged_and_reported(landmarker, t
     dice = read_image(shared_path("faces", "breakingbad.jpg"))[420:760, 1100:1440]
     face, = landmarker(dice)  # BlazeFace fires on the dice; the mesh sees no face there
     assert face.problem == "face_unconfirmed" and face.landmarks.shape == (68, 2)
+    given = landmarker.face_in_box(dice, face.box)  # the same box given: flagged alike
+    assert given.problem == "face_unconfirmed"
     write_image(str(tmp_path / "dice.png"), dice)
     assert main(["reconstruct", str(tmp_path / "dice.png"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()

@@ -10,7 +10,8 @@
   ``pip install "tfface[landmarks]"``. Frontal faces only.
 
 Both return :class:`DetectedFace` lists from ``landmarker(image_rgb)`` and
-have ``landmarks_in_box(image_rgb, box)``. Nothing is downloaded at run time.
+have ``face_in_box(image_rgb, box)`` (the face in a given box, its problem
+checked alike) and ``landmarks_in_box(image_rgb, box)``. Nothing is downloaded at run time.
 """
 
 from __future__ import annotations
@@ -98,15 +99,9 @@ class MediaPipeLandmarker:
     def __call__(self, image_rgb: np.ndarray) -> List[DetectedFace]:
         """All detections in a uint8 RGB photo ``[H, W, 3]``, best score
         first; those not to use carry a ``problem``."""
-        height, width = image_rgb.shape[:2]
-        faces = []
-        for detection in self.detector(image_rgb):
-            face = self._face(image_rgb, self._crops(detection.box, detection.keypoints[:2]),
-                              detection.score)
-            face.problem = _problem(detection.box, face.landmarks, width, height,
-                                    self.min_face, self.max_outside) or face.problem
-            faces.append(face)
-        return faces
+        return [self._checked(image_rgb, d.box, self._face(
+            image_rgb, self._crops(d.box, d.keypoints[:2]), d.score))
+            for d in self.detector(image_rgb)]
 
     def track(self, image_rgb: np.ndarray, previous: DetectedFace) -> Optional[DetectedFace]:
         """The face of ``previous`` (a result of this landmarker) in the next
@@ -114,14 +109,29 @@ class MediaPipeLandmarker:
         face = self._face(image_rgb, [mesh_crop(previous.mesh)], previous.score)
         return face if face.problem is None else None
 
-    def landmarks_in_box(self, image_rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
-        """The 68 landmarks ``[68, 2]`` of the face in ``box`` ``[4]``, cropped
-        as a detection of that box would be: levelled by the eye keypoints
-        of the detection that overlaps it most (found near the box), else
-        upright."""
+    def face_in_box(self, image_rgb: np.ndarray, box: np.ndarray,
+                    score: float = 1.0) -> DetectedFace:
+        """The face in ``box`` ``[4]`` (x0, y0, x1, y1; carrying ``score``),
+        cropped as a detection of that box would be: levelled by the eye
+        keypoints of the detection that overlaps it most (found near the
+        box), else upright; its ``problem`` as :meth:`__call__` would report
+        it (``face_unconfirmed`` where the face mesh sees no face)."""
         box = np.asarray(box, np.float64)
-        return self._face(image_rgb, self._crops(box, self._eyes_near(image_rgb, box)),
-                          1.0).landmarks
+        return self._checked(image_rgb, box, self._face(
+            image_rgb, self._crops(box, self._eyes_near(image_rgb, box)), score))
+
+    def landmarks_in_box(self, image_rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """The 68 landmarks ``[68, 2]`` of :meth:`face_in_box`."""
+        return self.face_in_box(image_rgb, box).landmarks
+
+    def _checked(self, image_rgb: np.ndarray, box: np.ndarray, face: DetectedFace
+                 ) -> DetectedFace:
+        """``face`` of the detection ``box`` with the size and outside checks
+        (:func:`_problem`) added to its ``problem``."""
+        height, width = image_rgb.shape[:2]
+        face.problem = _problem(box, face.landmarks, width, height, self.min_face,
+                                self.max_outside) or face.problem
+        return face
 
     def _eyes_near(self, image_rgb: np.ndarray, box: np.ndarray,
                    min_overlap: float = 0.3) -> Optional[np.ndarray]:
@@ -203,15 +213,22 @@ class FaceLandmarker:
             image_rgb, (round(width * ratio), round(height * ratio)), interpolation=cv2.INTER_AREA)
         upsample = 1 if max(small.shape[:2]) < 800 else 0  # finds faces down to ~40 px
         rects, scores, _ = self._detector.run(small, upsample, 0.0)
-        faces = []
-        for rect, score in sorted(zip(rects, scores), key=lambda pair: -pair[1]):
-            box = np.array([rect.left(), rect.top(), rect.right(), rect.bottom()]) / ratio
-            points = self.landmarks_in_box(image_rgb, box)
-            faces.append(DetectedFace(box, points, float(score), _problem(
-                box, points, width, height, self.min_face, self.max_outside)))
-        return faces
+        return [self.face_in_box(image_rgb, np.array([r.left(), r.top(), r.right(), r.bottom()])
+                                 / ratio, float(score))
+                for r, score in sorted(zip(rects, scores), key=lambda pair: -pair[1])]
+
+    def face_in_box(self, image_rgb: np.ndarray, box: np.ndarray,
+                    score: float = 1.0) -> DetectedFace:
+        """The face in ``box`` ``[4]`` (x0, y0, x1, y1; carrying ``score``):
+        the predictor's 68 points, and the size and outside checks of
+        :meth:`__call__`."""
+        height, width = image_rgb.shape[:2]
+        box = np.asarray(box, np.float64)
+        shape = self._predictor(image_rgb, self._rectangle(*(int(round(v)) for v in box)))
+        points = np.array([[p.x, p.y] for p in shape.parts()], np.float64)
+        return DetectedFace(box, points, score, _problem(box, points, width, height,
+                                                         self.min_face, self.max_outside))
 
     def landmarks_in_box(self, image_rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
-        """The 68 landmarks ``[68, 2]`` of the face in ``box`` ``[4]`` (x0, y0, x1, y1)."""
-        shape = self._predictor(image_rgb, self._rectangle(*(int(round(v)) for v in box)))
-        return np.array([[p.x, p.y] for p in shape.parts()], np.float64)
+        """The 68 landmarks ``[68, 2]`` of :meth:`face_in_box`."""
+        return self.face_in_box(image_rgb, box).landmarks
