@@ -9,8 +9,9 @@ as the NoW benchmark crops 95 mm around it; the back of the demo head is
 never seen), the same after the best similarity (``+ scale``: uniform scale
 too, as NoW aligns; one photo does not fix a face's absolute size, which
 FaceParams' scale and the identity's size trade) and the rigid error over
-the whole mesh, 68-landmark error in pixels, and the same errors of the mean-face baseline (what an untrained encoder predicts), and
-the mean head-pose error. Units: model units (mm for real models) and % of
+the whole mesh, 68-landmark error in pixels, and the same errors of the
+mean-face baseline (what an untrained encoder predicts), and the mean
+head-pose error. Units: model units (mm for real models) and % of
 face width. Faces are aligned as photos are at inference. ``--fit N`` also
 reports the encoder followed by N fitting steps; ``--encoder`` evaluates a
 trained encoder instead of training one. Every run also reports the encoder

@@ -9,9 +9,10 @@
   (trained on iBUG 300-W, licensed for non-commercial use only), from
   ``pip install "tfface[landmarks]"``. Frontal faces only.
 
-Both return :class:`DetectedFace` lists from ``landmarker(image_rgb)`` and
-have ``face_in_box(image_rgb, box)`` (the face in a given box, its problem
-checked alike) and ``landmarks_in_box(image_rgb, box)``. Nothing is downloaded at run time.
+Both (:class:`Landmarker`) return :class:`DetectedFace` lists from
+``landmarker(image_rgb)`` and have ``face_in_box(image_rgb, box)`` (the face
+in a given box, flagged as a detection would be) and
+``landmarks_in_box(image_rgb, box)``. Nothing is downloaded at run time.
 """
 
 from __future__ import annotations
@@ -65,24 +66,41 @@ DEFAULT_JAW = {"pts": "contour", "mediapipe": "fixed", "dlib": "contour"}
 files (``.pts``: 300-W's visible outline) and the landmarkers."""
 
 
-def make_landmarker(name: str = "mediapipe", **kwargs):
+def make_landmarker(name: str = "mediapipe", **kwargs) -> Landmarker:
     """The landmarker called ``name`` (:data:`LANDMARKERS`)."""
     if name not in LANDMARKERS:
         raise TfFaceError(f"--landmarker {name}: unknown; use one of {', '.join(LANDMARKERS)}")
     return MediaPipeLandmarker(**kwargs) if name == "mediapipe" else FaceLandmarker(**kwargs)
 
 
-def _problem(box: np.ndarray, points: np.ndarray, width: int, height: int, min_face: int,
-             max_outside: float) -> Optional[str]:
-    if box[2] - box[0] < min_face:
-        return "face_too_small"
-    outside = ((points < 0) | (points > [width - 1, height - 1])).any(axis=1).mean()
-    if outside > max_outside:
-        return "face_partly_outside"
-    return None
+class Landmarker:
+    """What both landmarkers share: subclasses give ``__call__`` (every face
+    in a photo) and ``face_in_box``; ``min_face`` and ``max_outside`` as
+    :class:`FaceLandmarker`'s."""
+
+    min_face: int
+    max_outside: float
+
+    def landmarks_in_box(self, image_rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """The 68 landmarks ``[68, 2]`` of ``face_in_box``."""
+        return self.face_in_box(image_rgb, box).landmarks
+
+    def _checked(self, image_rgb: np.ndarray, box: np.ndarray, face: DetectedFace
+                 ) -> DetectedFace:
+        """``face`` found in ``box`` ``[4]``, its ``problem`` set when the box
+        is narrower than ``min_face`` or more than ``max_outside`` of its
+        landmarks fall outside the photo (else left as it is)."""
+        height, width = image_rgb.shape[:2]
+        outside = ((face.landmarks < 0) | (face.landmarks > [width - 1, height - 1])).any(
+            axis=1).mean()
+        if box[2] - box[0] < self.min_face:
+            face.problem = "face_too_small"
+        elif outside > self.max_outside:
+            face.problem = "face_partly_outside"
+        return face
 
 
-class MediaPipeLandmarker:
+class MediaPipeLandmarker(Landmarker):
     """Detect faces and their 68 landmarks with MediaPipe's models.
 
     Args:
@@ -119,19 +137,6 @@ class MediaPipeLandmarker:
         box = np.asarray(box, np.float64)
         return self._checked(image_rgb, box, self._face(
             image_rgb, self._crops(box, self._eyes_near(image_rgb, box)), score))
-
-    def landmarks_in_box(self, image_rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
-        """The 68 landmarks ``[68, 2]`` of :meth:`face_in_box`."""
-        return self.face_in_box(image_rgb, box).landmarks
-
-    def _checked(self, image_rgb: np.ndarray, box: np.ndarray, face: DetectedFace
-                 ) -> DetectedFace:
-        """``face`` of the detection ``box`` with the size and outside checks
-        (:func:`_problem`) added to its ``problem``."""
-        height, width = image_rgb.shape[:2]
-        face.problem = _problem(box, face.landmarks, width, height, self.min_face,
-                                self.max_outside) or face.problem
-        return face
 
     def _eyes_near(self, image_rgb: np.ndarray, box: np.ndarray,
                    min_overlap: float = 0.3) -> Optional[np.ndarray]:
@@ -179,7 +184,7 @@ def _mesh_face(points: np.ndarray, score: float, problem: Optional[str] = None) 
     return DetectedFace(box, ibug68(points), score, problem, mesh=points)
 
 
-class FaceLandmarker:
+class FaceLandmarker(Landmarker):
     """Detect faces and their 68 landmarks in RGB photos with dlib.
 
     Args:
@@ -222,13 +227,7 @@ class FaceLandmarker:
         """The face in ``box`` ``[4]`` (x0, y0, x1, y1; carrying ``score``):
         the predictor's 68 points, and the size and outside checks of
         :meth:`__call__`."""
-        height, width = image_rgb.shape[:2]
         box = np.asarray(box, np.float64)
         shape = self._predictor(image_rgb, self._rectangle(*(int(round(v)) for v in box)))
         points = np.array([[p.x, p.y] for p in shape.parts()], np.float64)
-        return DetectedFace(box, points, score, _problem(box, points, width, height,
-                                                         self.min_face, self.max_outside))
-
-    def landmarks_in_box(self, image_rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
-        """The 68 landmarks ``[68, 2]`` of :meth:`face_in_box`."""
-        return self.face_in_box(image_rgb, box).landmarks
+        return self._checked(image_rgb, box, DetectedFace(box, points, score))
