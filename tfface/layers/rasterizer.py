@@ -167,7 +167,7 @@ def framebuffer_from_ids(triangle_ids: tf.Tensor, clip_vertices: tf.Tensor,
         barycentrics=tfg_framebuffer.RasterizedAttribute(bary, None, None))
 
 
-@tf.function(jit_compile=True)
+@tf.function(jit_compile=True, autograph=False)
 def interpolate(triangle_ids: tf.Tensor, clip_vertices: tf.Tensor, triangles: tf.Tensor,
                 attributes: tf.Tensor) -> tf.Tensor:
     """Attributes ``[B, V, C]`` interpolated at each pixel -> ``[B, H, W, C]``.

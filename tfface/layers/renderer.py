@@ -44,7 +44,7 @@ class Renderer(keras.layers.Layer):
         self.landmark_indices = [int(i) for i in landmark_indices]
         self.layout = decoder.layout
         # Per-vertex work has static shapes: XLA fuses its many small ops.
-        self._vertex_stage = tf.function(self._per_vertex, jit_compile=True)
+        self._vertex_stage = tf.function(self._per_vertex, jit_compile=True, autograph=False)
 
     @classmethod
     def from_model(cls, model, image_size: Sequence[int] = (224, 224),
