@@ -171,13 +171,14 @@ def run(args) -> dict:
                                                          bins)["mean"],
                  "ms_per_face": float(np.mean(row["ms"]))}
         if row["pose"]:
-            errors = np.array(row["pose"])[valid]
+            pose = np.array(row["pose"])
+            errors = pose[valid]
             mae = errors.mean(0)
             entry["pose_mae_deg"] = {**dict(zip(ANGLES, mae.tolist())), "mean": float(mae.mean())}
             # per |yaw| bin, the mean over the three angles (what each bin adds to the mean)
             entry["pose_mae_deg_per_bin"] = yaw_bin_means(errors.mean(1), bins[valid])
             # the faces the landmarker reports usable: what tfface reconstruct reconstructs
-            entry["usable_pose_mae_deg"] = float(np.array(row["pose"])[valid & usable].mean())
+            entry["usable_pose_mae_deg"] = float(pose[valid & usable].mean())
         entry["usable_nme_pct"] = 100 * yaw_bin_means(np.array(row["nme"])[usable],
                                                       bins[usable])["mean"]
         report["stages"][stage] = entry
