@@ -32,7 +32,8 @@ from tqdm import tqdm
 from tfface.data.folder import read_pts
 from tfface.evaluation import YAW_BINS, aflw2000, landmark_box, nme_3ddfa, yaw_bin_means
 from tfface.faces import read_image
-from tfface.faces.landmarks import LANDMARKERS, make_landmarker
+from tfface.faces.landmarks import make_landmarker
+from tfface.landmark_sources import LANDMARKERS
 
 SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared")
 DATA = os.path.join(SHARED, "eval", "aflw2000_3d")

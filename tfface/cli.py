@@ -373,7 +373,7 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 def build_parser() -> argparse.ArgumentParser:
     from tfface import __version__
-    from tfface.faces.landmarks import JAW_MODES, LANDMARKERS
+    from tfface.landmark_sources import JAW_MODES, LANDMARKERS
     from tfface.morphable.convert import FORMATS
     parser = argparse.ArgumentParser(
         prog="tfface", formatter_class=_HelpFormatter,

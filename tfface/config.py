@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional
 import yaml
 
 from tfface.errors import TfFaceError
-from tfface.faces.landmarks import JAW_MODES
+from tfface.landmark_sources import JAW_MODES
 from tfface.loss_weights import (DEFAULT_LANDMARK_EMPHASIS, DEFAULT_LOSS_WEIGHTS,
                                  DEFAULT_REGULARIZATION)
 

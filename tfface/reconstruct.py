@@ -19,7 +19,7 @@ import numpy as np
 from tfface.errors import ModelFileError, TfFaceError
 from tfface.face_loss import encoder_loss
 from tfface.faces.align import AlignedFace, align_face, mean_face_template
-from tfface.faces.landmarks import DEFAULT_JAW
+from tfface.landmark_sources import DEFAULT_JAW
 from tfface.fitting.landmarks import LandmarkFitter
 from tfface.params import ROTATION_ORDER
 from tfface.pinhole import euler_matrix, wrap_angles
@@ -183,7 +183,7 @@ class FaceReconstructor:
         ``[68, 2]`` (photo pixels), else the detector finds them. Empty when
         no face is found. The encoder's output is refined by the landmark fit
         (``landmark_fit``; ``jaw``: what the jaw points mark,
-        :data:`tfface.faces.landmarks.JAW_MODES`), then, with
+        :data:`tfface.landmark_sources.JAW_MODES`), then, with
         ``fit_steps`` > 0, by photometric fitting. ``detected``: the
         landmarks come from :attr:`landmarker` (default: when ``landmarks``
         is None), so the fit takes its jaw mode (:attr:`detector_jaw`, unless

@@ -16,7 +16,7 @@ LABELS = ("landmarks", "params", "landmark_vertices")
 the true ``params`` ``[P]`` where known (synthetic faces) and
 ``landmark_vertices`` ``[68]``, the model vertices the landmarks mark (-1:
 the model's own landmark vertex; annotated photos, whose jaw points follow
-their annotation's convention, :data:`tfface.faces.landmarks.JAW_MODES`)."""
+their annotation's convention, :data:`tfface.landmark_sources.JAW_MODES`)."""
 
 
 class Batch(NamedTuple):

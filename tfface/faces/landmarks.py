@@ -27,6 +27,7 @@ from tfface.errors import TfFaceError
 from tfface.faces.mediapipe import (BlazeFaceDetector, FaceMesh, eye_aligned_crop, mesh_crop,
                                     overlaps)
 from tfface.faces.mesh_map import ibug68
+from tfface.landmark_sources import LANDMARKERS
 
 INSTALL_HINT = 'pip install "tfface[landmarks]" (dlib-bin + face_recognition_models)'
 
@@ -54,16 +55,6 @@ class DetectedFace:
     """MediaPipe's 478 points ``[478, 3]`` when that landmarker found the face."""
 
 
-LANDMARKERS = ("mediapipe", "dlib")
-JAW_MODES = ("contour", "outline", "fixed")
-"""What a source's 16 jaw points (all but the chin) mark, for the landmark fit
-(:mod:`tfface.fitting.landmarks`): the visible outline of this photo
-(``contour``: dlib, 300-W), a frontal face's outline carried on the head,
-hidden or not (``outline``: AFLW2000-3D, LS3D-W), or the model's own jaw
-vertices (``fixed``: MediaPipe's face oval, points rendered from the model)."""
-DEFAULT_JAW = {"pts": "contour", "mediapipe": "fixed", "dlib": "contour"}
-"""The jaw mode of each landmark source unless told otherwise: annotation
-files (``.pts``: 300-W's visible outline) and the landmarkers."""
 
 
 def make_landmarker(name: str = "mediapipe", **kwargs) -> Landmarker:

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from tfface.config import DEFAULT_MODEL_NAME
 from tfface.errors import TfFaceError
-from tfface.faces.landmarks import DEFAULT_JAW, JAW_MODES
+from tfface.landmark_sources import DEFAULT_JAW, JAW_MODES
 from tfface.io_utils import claim_output_folder, folder_lock, write_json_atomic
 
 SIDE_FILES = (".pts", ".json", ".txt", ".md")
@@ -136,8 +136,8 @@ def prepare(images: str, out: str, size: int = 224, landmarks_dir: Optional[str]
 
     ``landmarks_dir``: where ``<photo stem>.pts`` files live (default: beside
     the photos); photos without one go through the face detector. ``jaw``:
-    what the jaw points mark (:data:`tfface.faces.landmarks.JAW_MODES`;
-    default per source, :data:`tfface.faces.landmarks.DEFAULT_JAW`): each
+    what the jaw points mark (:data:`tfface.landmark_sources.JAW_MODES`;
+    default per source, :data:`tfface.landmark_sources.DEFAULT_JAW`): each
     face's examples record the model vertices its landmarks mark
     (:meth:`tfface.fitting.LandmarkFitter.annotation_vertices`), which
     training compares them with. Returns the

@@ -45,7 +45,7 @@ import numpy as np
 import trimesh
 
 from tfface.face_loss import FaceLoss
-from tfface.faces.landmarks import JAW_MODES
+from tfface.landmark_sources import JAW_MODES
 from tfface.morphable.model import NUM_LANDMARKS, MorphableModel
 from tfface.params import FaceParams
 from tfface.pinhole import PinholeCamera, euler_from_matrix, euler_matrix, wrap_angles
