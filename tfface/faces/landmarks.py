@@ -55,8 +55,6 @@ class DetectedFace:
     """MediaPipe's 478 points ``[478, 3]`` when that landmarker found the face."""
 
 
-
-
 def make_landmarker(name: str = "mediapipe", **kwargs) -> Landmarker:
     """The landmarker called ``name`` (:data:`LANDMARKERS`)."""
     if name not in LANDMARKERS:
