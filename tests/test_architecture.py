@@ -67,8 +67,8 @@ def test_the_graph_is_read():
     ("tfface.faces", "tfface.layers"),          # alignment needs no renderer
     ("tfface.fitting", "tfface.autoencoder"),   # fitting uses FaceLoss, not the training model
     ("tfface.fitting", "tfface.training"),
-    ("tfface.fitting", "tfface.faces"),        # the fit needs landmarks, not a landmarker
-    ("tfface.config", "tfface.faces"),         # recipes validate before OpenCV loads
+    ("tfface.fitting", "tfface.faces"),         # the fit needs landmarks, not a landmarker
+    ("tfface.config", "tfface.faces"),          # recipes validate before OpenCV loads
     ("tfface.morphable", "tfface.layers"),      # models are data
     ("tfface.layers", "tfface.faces"),
     ("tfface.layers", "tfface.fitting"),

@@ -19,8 +19,8 @@ import numpy as np
 from tfface.errors import ModelFileError, TfFaceError
 from tfface.face_loss import encoder_loss
 from tfface.faces.align import AlignedFace, align_face, mean_face_template
-from tfface.landmark_sources import DEFAULT_JAW
 from tfface.fitting.landmarks import LandmarkFitter
+from tfface.landmark_sources import DEFAULT_JAW
 from tfface.params import ROTATION_ORDER
 from tfface.pinhole import euler_matrix, wrap_angles
 

@@ -18,8 +18,8 @@ from tqdm import tqdm
 
 from tfface.config import DEFAULT_MODEL_NAME
 from tfface.errors import TfFaceError
-from tfface.landmark_sources import DEFAULT_JAW, JAW_MODES
 from tfface.io_utils import claim_output_folder, folder_lock, write_json_atomic
+from tfface.landmark_sources import DEFAULT_JAW, JAW_MODES
 
 SIDE_FILES = (".pts", ".json", ".txt", ".md")
 
