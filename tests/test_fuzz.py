@@ -122,6 +122,19 @@ def test_reconstruct_folder_of_bad_photos_lists_them_and_writes_nothing_partial(
     assert not out.exists()
 
 
+def test_reconstruct_folder_without_photos_exits_2_in_one_line(tmp_path, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / ".hidden.jpg").write_bytes(b"x")  # neither hidden files nor annotations count
+    (photos / "face.pts").write_text("version: 1\n")
+    out = tmp_path / "out"
+    assert main(["reconstruct", str(photos), "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == (f"tfface: error: {photos}: no photos in this folder; give a "
+                                    "photo, a folder of photos or a video")
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("case", ["truncated", "wrong_shape", "nan"])
 def test_bad_model_files_exit_3(tmp_path, demo, case):
     path = tmp_path / "model.npz"

@@ -232,6 +232,11 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     formats = _mesh_formats(args.format)
     if not os.path.exists(args.input):
         raise TfFaceError(f"{args.input}: no such file or folder")
+    if os.path.isdir(args.input):
+        from tfface.faces.prepare import list_photos
+        if not list_photos(args.input):
+            raise TfFaceError(f"{args.input}: no photos in this folder; give a photo, a folder "
+                              "of photos or a video")
     reconstructor = _reconstructor(args)
     with output_folder_for(args.out, "reconstruct", args.overwrite) as out:
         return _reconstruct_input(reconstructor, args, out, formats)
