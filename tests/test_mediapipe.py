@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import shared_path
 from tfface.faces import read_image
-from tfface.faces.landmarks import MediaPipeLandmarker
+from tfface.faces.landmarks import DetectedFace, MediaPipeLandmarker, distinct_faces
 from tfface.faces.mediapipe import (Detection, eye_aligned_crop, mesh_crop, mirrored_crop,
                                     ssd_anchors, weighted_nms)
 from tfface.faces.mesh_map import (CONTOUR_SEGMENTS, IBUG_FROM_MESH, IBUG_MIRROR, MESH_MIRROR,
@@ -135,6 +135,32 @@ def test_finds_both_faces_in_the_group_photo(landmarker):
     centres = sorted(f.box[0] for f in usable)
     assert centres[0] < 960 < centres[1]  # one face on each side of the photo
     assert any(f.box[0] < truth_centre[0] < f.box[2] for f in usable)
+
+
+def test_two_detections_of_one_face_give_one_face():
+    def face(box, score, problem=None):
+        return DetectedFace(np.array(box, np.float64), np.zeros((68, 2)), score, problem)
+    faces = [face([0, 0, 100, 100], 0.9, "face_unconfirmed"), face([30, 40, 130, 140], 0.8),
+             face([60, 50, 150, 160], 0.7), face([200, 0, 300, 100], 0.6)]
+    kept = distinct_faces(faces)
+    # the usable face first, then those whose centres lie outside its box
+    assert [f.score for f in kept] == [0.8, 0.6]
+    assert distinct_faces(kept) == kept and distinct_faces([]) == []
+
+
+def test_a_sideways_group_photo_gives_each_face_once(landmarker):
+    # Rotated a quarter turn clockwise and saved as a JPEG of quality 75,
+    # BlazeFace's suppression kept two detections of the left-hand face (IoU
+    # of their boxes 0.44) and both meshes were used (quality 95: one).
+    import io
+
+    from PIL import Image
+    sideways = np.rot90(read_image(shared_path("faces", "breakingbad.jpg")), -1)
+    buffer = io.BytesIO()
+    Image.fromarray(sideways).save(buffer, "JPEG", quality=75)
+    photo = np.asarray(Image.open(buffer).convert("RGB"))
+    usable = [f for f in landmarker(photo) if f.problem is None]
+    assert len(usable) == 2
 
 
 @pytest.mark.parametrize("degrees", [0, 70, -70, 90])

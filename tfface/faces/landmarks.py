@@ -106,9 +106,9 @@ class MediaPipeLandmarker(Landmarker):
     def __call__(self, image_rgb: np.ndarray) -> List[DetectedFace]:
         """All detections in a uint8 RGB photo ``[H, W, 3]``, best score
         first; those not to use carry a ``problem``."""
-        return [self._checked(image_rgb, d.box, self._face(
+        return distinct_faces([self._checked(image_rgb, d.box, self._face(
             image_rgb, self._crops(d.box, d.keypoints[:2]), d.score))
-            for d in self.detector(image_rgb)]
+            for d in self.detector(image_rgb)])
 
     def track(self, image_rgb: np.ndarray, previous: DetectedFace) -> Optional[DetectedFace]:
         """The face of ``previous`` (a result of this landmarker) in the next
@@ -165,6 +165,21 @@ class MediaPipeLandmarker(Landmarker):
             if max(presence, second) >= self.min_presence:
                 return _mesh_face(points, score)
         return _mesh_face(points, score, "face_unconfirmed")
+
+
+def distinct_faces(faces: List[DetectedFace]) -> List[DetectedFace]:
+    """``faces`` (best score first) less those whose box centre lies inside
+    the box of a face kept before them: two detections of one face. The
+    detector's suppression compares its own boxes, which for a face rolled
+    far from upright (a sideways photo) can miss each other while the meshes
+    cropped from them land on the same face, offset. Usable faces are kept
+    before flagged ones; the result is in score order."""
+    kept: List[DetectedFace] = []
+    for face in sorted(faces, key=lambda f: (f.problem is not None, -f.score)):
+        centre = (face.box[:2] + face.box[2:]) / 2
+        if not any(np.all((k.box[:2] <= centre) & (centre <= k.box[2:])) for k in kept):
+            kept.append(face)
+    return sorted(kept, key=lambda f: -f.score)
 
 
 def _mesh_face(points: np.ndarray, score: float, problem: Optional[str] = None) -> DetectedFace:
