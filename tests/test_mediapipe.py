@@ -13,7 +13,7 @@ from tests.conftest import shared_path
 from tfface.faces import read_image
 from tfface.faces.landmarks import DetectedFace, MediaPipeLandmarker, distinct_faces
 from tfface.faces.mediapipe import (Detection, eye_aligned_crop, mesh_crop, mirrored_crop,
-                                    scaled, ssd_anchors, unturned, weighted_nms)
+                                    scaled, ssd_anchors, tile_starts, unturned, weighted_nms)
 from tfface.faces.mesh_map import (CONTOUR_SEGMENTS, IBUG_FROM_MESH, IBUG_MIRROR, MESH_MIRROR,
                                    MESH_VERTICES, derive_map, ibug68, mirror_permutation)
 
@@ -54,6 +54,16 @@ def test_unturned_and_scaled_map_detections_back_to_the_photo(turns):
     assert np.allclose(back.box, [2, 1, 2, 1]) and np.allclose(back.keypoints, [2, 1])
     # pixel 3 of a photo halved spans pixels 6 and 7: its centre is at 6.5
     assert np.allclose(scaled(back, 2.0).box, [4.5, 2.5, 4.5, 2.5])
+
+
+@pytest.mark.parametrize("length,tile", [(1080, 270), (2000, 500), (300, 256), (512, 256)])
+def test_tile_starts_to_the_end_cover_every_pixel(length, tile):
+    covered = np.zeros(length, bool)
+    for start in tile_starts(length, tile, to_end=True):
+        assert 0 <= start <= length - tile
+        covered[start:start + tile] = True
+    assert covered.all()
+    assert tile_starts(300, 256) == [0] and tile_starts(300, 256, to_end=True) == [0, 44]
 
 
 def test_eye_aligned_crop_levels_the_eyes():
@@ -149,6 +159,21 @@ def test_finds_both_faces_in_the_group_photo(landmarker):
     centres = sorted(f.box[0] for f in usable)
     assert centres[0] < 960 < centres[1]  # one face on each side of the photo
     assert any(f.box[0] < truth_centre[0] < f.box[2] for f in usable)
+
+
+def test_finds_every_face_of_a_large_group_photo(landmarker):
+    # 15 copies of takeo's face, ~100 px wide, in a 3000 x 2000 photo: faces
+    # a twentieth of its shorter side; tiles of half that side found 1 of them
+    photo = cv2.resize(read_image(shared_path("faces", "breakingbad.jpg")), (3000, 2000))
+    face = read_image(shared_path("faces", "takeo.ppm"))
+    height, width = face.shape[:2]
+    corners = [(x, y) for y in (200, 866, 1532) for x in (200, 800, 1400, 2000, 2600)]
+    for x, y in corners:
+        photo[y:y + height, x:x + width] = face
+    usable = [f for f in landmarker(photo) if f.problem is None]
+    centres = np.array(corners) + [width / 2, height / 2]
+    found = [any(np.all((f.box[:2] < c) & (c < f.box[2:])) for f in usable) for c in centres]
+    assert sum(found) >= 14  # measured 14 (the fifteenth: 0.72 < FINE_MIN_SCORE)
 
 
 @pytest.mark.parametrize("turns", [1, 2, 3])

@@ -15,7 +15,8 @@ interpreter, a dependency that installs beside TensorFlow 2.21 and numpy 2.
   non-maximum suppression (IoU 0.3). Large photos are also scanned in
   overlapping square tiles so small faces in group photos are found, and
   the photo's three other quarter turns too, so faces on their side or
-  upside down are found upright, with keypoints that say which way is up.
+  upside down are found upright, with keypoints that say which way is up,
+  and in finer tiles for the small faces of large group photos.
 * :class:`FaceMesh`: the v2 landmark model (256 px, RGB in [0, 1]) on a
   square crop around the detection, rotated so the eyes are level (the
   keypoints of both eyes), 478 points mapped back to the photo; with
@@ -54,6 +55,16 @@ be: BlazeFace's keypoints on a face far from upright in its view are a
 guess (AFLW2000-3D image03870, yaw 57 deg: its best detection, in the photo
 turned three times, had the eyes 71 deg from level there and put the face
 upside down; the faces that turns find, 0-36 deg)."""
+MIN_TILE = 256
+"""Side of the smallest tiles a photo is scanned in. BlazeFace finds a face
+that fills a sixth of its window or more (takeo's 100-px face: in windows
+up to 600 px, not 800), so tiles halving down to 256-511 px find faces down
+to about 45-85 px."""
+FINE_MIN_SCORE = 0.75
+"""Score a detection in the tiles finer than half the shorter side needs:
+there BlazeFace fired on textures at 0.51-0.73 (photos of 2-12 megapixels:
+breakingbad enlarged with takeo's face pasted in 15 times), on those faces
+at 0.5-0.94, 70 % of the detections above 0.8."""
 PART_INSIDE = 0.6
 """A box this much inside a better one is a part of that face (found in a tile)."""
 CROP_SCALE = 1.5
@@ -160,7 +171,7 @@ class BlazeFaceDetector:
         keypoints = raw[:, 4:].reshape(-1, 6, 2) + anchors[:, None]
         return boxes, keypoints, scores[keep]
 
-    def __call__(self, image_rgb: np.ndarray, min_tile: int = 256) -> List[Detection]:
+    def __call__(self, image_rgb: np.ndarray, min_tile: float = MIN_TILE) -> List[Detection]:
         """Detections in a uint8 RGB photo ``[H, W, 3]``, best score first.
 
         BlazeFace finds upright faces, so the photo is searched as it is and
@@ -172,7 +183,11 @@ class BlazeFaceDetector:
         eyes within :data:`TURNED_MAX_ROLL` of level (a turn vouches for
         faces near upright in it only). A face found in several turns
         keeps its best detection (keypoints of different turns are not
-        averaged), mapped back to the photo."""
+        averaged), mapped back to the photo. Then, for faces too small for
+        those tiles (a large group photo), tiles of a quarter of the shorter
+        side, an eighth, ... down to :data:`MIN_TILE`, whose detections need
+        :data:`FINE_MIN_SCORE` and are kept where no detection at least as
+        sure was found."""
         detections = self.upright(image_rgb, min_tile)
         # the turned searches see windows of at least the shorter side: a copy
         # with a shorter side of twice the detector's input does (1080p: 40 -> 7 ms a turn)
@@ -182,36 +197,45 @@ class BlazeFaceDetector:
         height, width = small.shape[:2]
         for turns in (1, 2, 3):
             found = self.upright(np.ascontiguousarray(np.rot90(small, turns)), min_tile * ratio,
-                                 tile_levels=1)
+                                 levels=(0, 1))
             detections += [scaled(unturned(d, turns, width, height), 1 / ratio) for d in found
                            if d.score >= TURNED_MIN_SCORE and abs(eye_roll(d)) <= TURNED_MAX_ROLL]
-        if not detections:
-            return []
-        return weighted_nms(np.array([d.box for d in detections]),
-                            np.array([d.keypoints for d in detections]),
-                            np.array([d.score for d in detections]), average=False)
+        found = weighted_nms(np.array([d.box for d in detections]),
+                             np.array([d.keypoints for d in detections]),
+                             np.array([d.score for d in detections]),
+                             average=False) if detections else []
+        # faces too small for those tiles (a group photo): finer tiles, where
+        # nothing at least as sure was found
+        finer = [d for d in self.upright(image_rgb, min_tile, (2, 32), whole=False, edges=True)
+                 if d.score >= FINE_MIN_SCORE and not any(
+                     f.score >= d.score and _same_face(f.box, d.box) for f in found)]
+        return sorted(found + finer, key=lambda d: -d.score)
 
-    def upright(self, image_rgb: np.ndarray, min_tile: float = 256, tile_levels: int = 2
+    def upright(self, image_rgb: np.ndarray, min_tile: float = MIN_TILE,
+                levels: Tuple[int, int] = (0, 2), whole: bool = True, edges: bool = False
                 ) -> List[Detection]:
         """Detections of upright faces in a uint8 RGB photo ``[H, W, 3]``,
         best score first.
 
-        The whole photo (letterboxed), then square tiles of side ``min(H, W)``
-        and (with ``tile_levels=2``) half that, when at least ``min_tile``
-        pixels, with half-tile overlap; all merged by weighted non-maximum
-        suppression, and a box mostly inside a better one (a face part found
-        in a tile) dropped."""
+        The whole photo (letterboxed; unless not ``whole``), then square
+        tiles of side ``min(H, W) / 2**k`` for ``k`` in ``range(*levels)``,
+        those of at least ``min_tile`` pixels, with half-tile overlap (and,
+        with ``edges``, a last row and column against the photo's far
+        edges, which half-tile steps can leave uncovered); all merged by
+        weighted non-maximum suppression, and a box mostly inside a better
+        one (a face part found in a tile) dropped."""
         height, width = image_rgb.shape[:2]
         side = max(height, width)
         padded = np.zeros((side, side, 3), np.uint8)
         padded[:height, :width] = image_rgb
-        windows = [(0, 0, side)]
-        for tile in (min(height, width), min(height, width) // 2)[:tile_levels]:
+        windows = [(0, 0, side)] if whole else []
+        for tile in (min(height, width) >> k for k in range(*levels)):
             if tile < min_tile or tile == side:
                 continue
-            step = tile // 2
-            windows += [(x, y, tile) for y in range(0, height - tile + 1, step)
-                        for x in range(0, width - tile + 1, step)]
+            windows += [(x, y, tile) for y in tile_starts(height, tile, edges)
+                        for x in tile_starts(width, tile, edges)]
+        if not windows:
+            return []
         boxes, keypoints, scores = [], [], []
         for x, y, size in windows:
             found = self._run(padded[y:y + size, x:x + size])
@@ -222,6 +246,20 @@ class BlazeFaceDetector:
         detections = weighted_nms(np.concatenate(boxes), np.concatenate(keypoints),
                                   np.concatenate(scores))
         return [d for d in detections if d.box[0] < width and d.box[1] < height]
+
+
+def _same_face(box: np.ndarray, other: np.ndarray) -> bool:
+    """Whether two boxes ``[4]`` overlap as suppression merges them (IoU above
+    :data:`IOU_THRESHOLD`, or ``other`` mostly inside ``box``)."""
+    iou, inside = overlaps(box, other[None])
+    return bool(iou[0] > IOU_THRESHOLD or inside[0] > PART_INSIDE)
+
+
+def tile_starts(length: int, tile: int, to_end: bool = False) -> List[int]:
+    """Where tiles of side ``tile`` start along ``length`` pixels: every half
+    tile, and (``to_end``) one more against the end when those stop short."""
+    starts = list(range(0, length - tile + 1, tile // 2))
+    return starts + [length - tile] if to_end and starts[-1] != length - tile else starts
 
 
 def unturned(detection: Detection, turns: int, width: int, height: int) -> Detection:
