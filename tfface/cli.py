@@ -232,19 +232,22 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     formats = _mesh_formats(args.format)
     if not os.path.exists(args.input):
         raise TfFaceError(f"{args.input}: no such file or folder")
+    photos = None
     if os.path.isdir(args.input):
         from tfface.faces.prepare import list_photos
-        if not list_photos(args.input):
+        photos = list_photos(args.input)
+        if not photos:
             raise TfFaceError(f"{args.input}: no photos in this folder; give a photo, a folder "
                               "of photos or a video")
     reconstructor = _reconstructor(args)
     with output_folder_for(args.out, "reconstruct", args.overwrite) as out:
-        return _reconstruct_input(reconstructor, args, out, formats)
+        return _reconstruct_input(reconstructor, args, out, formats, photos)
 
 
-def _reconstruct_input(reconstructor, args: argparse.Namespace, out: str, formats) -> int:
-    """``reconstruct`` of its video, photo or folder of photos into ``out``."""
-    from tfface.faces.prepare import list_photos
+def _reconstruct_input(reconstructor, args: argparse.Namespace, out: str, formats,
+                       photos: Optional[List[str]]) -> int:
+    """``reconstruct`` of its video, photo or folder of photos (``photos``,
+    listed) into ``out``."""
     from tfface.video import VIDEO_EXTENSIONS, reconstruct_video
     if os.path.splitext(args.input)[1].lower() in VIDEO_EXTENSIONS:
         summary = reconstruct_video(reconstructor, args.input, out, smoothing=not args.no_smoothing,
@@ -258,7 +261,6 @@ def _reconstruct_input(reconstructor, args: argparse.Namespace, out: str, format
     from tqdm import tqdm
     failures: List[str] = []
     notes: List[str] = []
-    photos = list_photos(args.input)
     done = 0
     for path in tqdm(photos, unit="photo"):
         try:
