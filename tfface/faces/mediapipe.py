@@ -122,6 +122,15 @@ def overlaps(box: np.ndarray, boxes: np.ndarray) -> Tuple[np.ndarray, np.ndarray
     return inter / (np.prod(box[2:] - box[:2]) + area - inter + 1e-9), inter / (area + 1e-9)
 
 
+def merged_with(box: np.ndarray, boxes: np.ndarray, threshold: float = IOU_THRESHOLD
+                ) -> np.ndarray:
+    """Which of ``boxes`` ``[N, 4]`` suppression merges into ``box`` ``[4]``
+    (``[N]`` bool): those overlapping it by more than ``threshold`` IoU, or
+    lying mostly inside it."""
+    iou, inside = overlaps(box, boxes)
+    return (iou > threshold) | (inside > PART_INSIDE)
+
+
 def weighted_nms(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
                  threshold: float = IOU_THRESHOLD, average: bool = True) -> List[Detection]:
     """MediaPipe's weighted non-maximum suppression: each kept detection is
@@ -131,8 +140,7 @@ def weighted_nms(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
     order = np.argsort(-scores)
     out = []
     while len(order):
-        iou, inside = overlaps(boxes[order[0]], boxes[order])
-        merged = (iou > threshold) | (inside > PART_INSIDE)
+        merged = merged_with(boxes[order[0]], boxes[order], threshold)
         group = order[merged] if average else order[:1]
         weights = scores[group][:, None]
         out.append(Detection((boxes[group] * weights).sum(0) / weights.sum(),
@@ -208,7 +216,7 @@ class BlazeFaceDetector:
         # nothing at least as sure was found
         finer = [d for d in self.upright(image_rgb, min_tile, (2, 32), whole=False, edges=True)
                  if d.score >= FINE_MIN_SCORE and not any(
-                     f.score >= d.score and _same_face(f.box, d.box) for f in found)]
+                     f.score >= d.score and merged_with(f.box, d.box[None])[0] for f in found)]
         return sorted(found + finer, key=lambda d: -d.score)
 
     def upright(self, image_rgb: np.ndarray, min_tile: float = MIN_TILE,
@@ -226,16 +234,16 @@ class BlazeFaceDetector:
         one (a face part found in a tile) dropped."""
         height, width = image_rgb.shape[:2]
         side = max(height, width)
-        padded = np.zeros((side, side, 3), np.uint8)
-        padded[:height, :width] = image_rgb
         windows = [(0, 0, side)] if whole else []
         for tile in (min(height, width) >> k for k in range(*levels)):
             if tile < min_tile or tile == side:
                 continue
             windows += [(x, y, tile) for y in tile_starts(height, tile, edges)
                         for x in tile_starts(width, tile, edges)]
-        if not windows:
+        if not windows:  # (the finer tiles of a small photo)
             return []
+        padded = np.zeros((side, side, 3), np.uint8)
+        padded[:height, :width] = image_rgb
         boxes, keypoints, scores = [], [], []
         for x, y, size in windows:
             found = self._run(padded[y:y + size, x:x + size])
@@ -246,13 +254,6 @@ class BlazeFaceDetector:
         detections = weighted_nms(np.concatenate(boxes), np.concatenate(keypoints),
                                   np.concatenate(scores))
         return [d for d in detections if d.box[0] < width and d.box[1] < height]
-
-
-def _same_face(box: np.ndarray, other: np.ndarray) -> bool:
-    """Whether two boxes ``[4]`` overlap as suppression merges them (IoU above
-    :data:`IOU_THRESHOLD`, or ``other`` mostly inside ``box``)."""
-    iou, inside = overlaps(box, other[None])
-    return bool(iou[0] > IOU_THRESHOLD or inside[0] > PART_INSIDE)
 
 
 def tile_starts(length: int, tile: int, to_end: bool = False) -> List[int]:
