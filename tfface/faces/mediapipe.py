@@ -160,11 +160,10 @@ class BlazeFaceDetector:
         self._boxes, self._scores = outputs["regressors"], outputs["classificators"]
         self.score_threshold = score_threshold
 
-    def _run(self, square: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Raw detections of a square RGB image: boxes ``[N, 4]``, keypoints
-        ``[N, 6, 2]`` (0..1 of the square, from its top-left corner, not its
-        first pixel's centre) and scores ``[N]``."""
-        image = cv2.resize(square, (DETECTOR_SIZE, DETECTOR_SIZE), interpolation=cv2.INTER_AREA)
+    def _run(self, image: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Raw detections of an RGB window ``[128, 128, 3]``: boxes ``[N, 4]``,
+        keypoints ``[N, 6, 2]`` (0..1 of the window, from its top-left corner,
+        not its first pixel's centre) and scores ``[N]``."""
         self._model.set_tensor(self._input, (image[None].astype(np.float32) / 127.5 - 1.0))
         self._model.invoke()
         raw = self._model.get_tensor(self._boxes)[0] / DETECTOR_SIZE
@@ -231,26 +230,43 @@ class BlazeFaceDetector:
         with ``edges``, a last row and column against the photo's far
         edges, which half-tile steps can leave uncovered); all merged by
         weighted non-maximum suppression, and a box mostly inside a better
-        one (a face part found in a tile) dropped."""
+        one (a face part found in a tile) dropped. The windows of a level
+        are cut from one copy of the photo resized so a tile is the
+        detector's input (12 MP: 1.15 -> 0.7 s; resizing each tile took
+        half the time)."""
         height, width = image_rgb.shape[:2]
         side = max(height, width)
-        windows = [(0, 0, side)] if whole else []
-        for tile in (min(height, width) >> k for k in range(*levels)):
-            if tile < min_tile or tile == side:
-                continue
-            windows += [(x, y, tile) for y in tile_starts(height, tile, edges)
-                        for x in tile_starts(width, tile, edges)]
-        if not windows:  # (the finer tiles of a small photo)
-            return []
-        padded = np.zeros((side, side, 3), np.uint8)
-        padded[:height, :width] = image_rgb
         boxes, keypoints, scores = [], [], []
-        for x, y, size in windows:
-            found = self._run(padded[y:y + size, x:x + size])
+
+        def detect(window: np.ndarray, x: float, y: float, size: float) -> None:
+            """Detections of ``window`` (the photo's square at ``x, y``, ``size`` pixels)."""
+            found = self._run(window)
             corner = np.array([x, y]) - MODEL_PIXEL_CENTRE  # the window's top-left corner
             boxes.append(found[0] * size + np.tile(corner, 2))
             keypoints.append(found[1] * size + corner)
             scores.append(found[2])
+
+        def resized(size: int) -> np.ndarray:
+            """The photo resized so ``size`` pixels become the detector's input."""
+            scale = DETECTOR_SIZE / size
+            return cv2.resize(image_rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+
+        if whole:  # letterboxed: the photo at the window's top left
+            small = resized(side)
+            window = np.zeros((DETECTOR_SIZE, DETECTOR_SIZE, 3), np.uint8)
+            window[:small.shape[0], :small.shape[1]] = small
+            detect(window, 0, 0, side)
+        for tile in (min(height, width) >> k for k in range(*levels)):
+            if tile < min_tile or tile == side:
+                continue
+            level = resized(tile)
+            for y in tile_starts(level.shape[0], DETECTOR_SIZE, edges):
+                for x in tile_starts(level.shape[1], DETECTOR_SIZE, edges):
+                    scale = tile / DETECTOR_SIZE
+                    detect(level[y:y + DETECTOR_SIZE, x:x + DETECTOR_SIZE], x * scale, y * scale,
+                           tile)
+        if not boxes:  # (the finer tiles of a small photo)
+            return []
         detections = weighted_nms(np.concatenate(boxes), np.concatenate(keypoints),
                                   np.concatenate(scores))
         return [d for d in detections if d.box[0] < width and d.box[1] < height]
