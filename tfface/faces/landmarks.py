@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 
 from tfface.errors import TfFaceError
-from tfface.faces.mediapipe import (BlazeFaceDetector, FaceMesh, eye_aligned_crop, mesh_crop,
-                                    overlaps)
+from tfface.faces.mediapipe import (FINE_MIN_PRESENCE, BlazeFaceDetector, FaceMesh,
+                                    eye_aligned_crop, mesh_crop, overlaps)
 from tfface.faces.mesh_map import ibug68
 from tfface.landmark_sources import LANDMARKERS
 
@@ -107,13 +107,15 @@ class MediaPipeLandmarker(Landmarker):
         """All detections in a uint8 RGB photo ``[H, W, 3]``, best score
         first; those not to use carry a ``problem``."""
         return distinct_faces([self._checked(image_rgb, d.box, self._face(
-            image_rgb, self._crops(d.box, d.keypoints[:2]), d.score))
+            image_rgb, self._crops(d.box, d.keypoints[:2]), d.score,
+            max(self.min_presence, FINE_MIN_PRESENCE) if d.fine else self.min_presence))
             for d in self.detector(image_rgb)])
 
     def track(self, image_rgb: np.ndarray, previous: DetectedFace) -> Optional[DetectedFace]:
         """The face of ``previous`` (a result of this landmarker) in the next
         video frame, cropped from its last mesh; None when the track is lost."""
-        face = self._face(image_rgb, [mesh_crop(previous.mesh)], previous.score)
+        face = self._face(image_rgb, [mesh_crop(previous.mesh)], previous.score,
+                          self.min_presence)
         return face if face.problem is None else None
 
     def face_in_box(self, image_rgb: np.ndarray, box: np.ndarray,
@@ -125,7 +127,8 @@ class MediaPipeLandmarker(Landmarker):
         it (``face_unconfirmed`` where the face mesh sees no face)."""
         box = np.asarray(box, np.float64)
         return self._checked(image_rgb, box, self._face(
-            image_rgb, self._crops(box, self._eyes_near(image_rgb, box)), score))
+            image_rgb, self._crops(box, self._eyes_near(image_rgb, box)), score,
+            self.min_presence))
 
     def _eyes_near(self, image_rgb: np.ndarray, box: np.ndarray,
                    min_overlap: float = 0.3) -> Optional[np.ndarray]:
@@ -153,16 +156,17 @@ class MediaPipeLandmarker(Landmarker):
         upright = eye_aligned_crop(box, centre - [1, 0], centre + [1, 0])
         return ([eye_aligned_crop(box, *eyes)] if eyes is not None else []) + [upright]
 
-    def _face(self, image_rgb: np.ndarray, crops: List[np.ndarray], score: float
-              ) -> DetectedFace:
+    def _face(self, image_rgb: np.ndarray, crops: List[np.ndarray], score: float,
+              min_presence: float) -> DetectedFace:
         """The face in the first of ``crops`` where the face mesh sees one
-        (in its first pass or in the second, flip-averaged one cropped from
-        its own first mesh), with the second pass's points; when none does,
-        the last crop's, flagged ``face_unconfirmed``."""
+        (a presence score of ``min_presence`` in its first pass or in the
+        second, flip-averaged one cropped from its own first mesh), with the
+        second pass's points; when none does, the last crop's, flagged
+        ``face_unconfirmed``."""
         for crop in crops:
             first, presence = self.mesh(image_rgb, crop)
             points, second = self.mesh.averaged(image_rgb, mesh_crop(first))
-            if max(presence, second) >= self.min_presence:
+            if max(presence, second) >= min_presence:
                 return _mesh_face(points, score)
         return _mesh_face(points, score, "face_unconfirmed")
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -58,13 +58,18 @@ upside down; the faces that turns find, 0-36 deg)."""
 MIN_TILE = 256
 """Side of the smallest tiles a photo is scanned in. BlazeFace finds a face
 that fills a sixth of its window or more (takeo's 100-px face: in windows
-up to 600 px, not 800), so tiles halving down to 256-511 px find faces down
-to about 45-85 px."""
+up to 600 px, not 800), so faces down to about 45 px."""
 FINE_MIN_SCORE = 0.75
 """Score a detection in the tiles finer than half the shorter side needs:
 there BlazeFace fired on textures at 0.51-0.73 (photos of 2-12 megapixels:
 breakingbad enlarged with takeo's face pasted in 15 times), on those faces
 at 0.5-0.94, 70 % of the detections above 0.8."""
+FINE_MIN_PRESENCE = 0.9
+"""Face-presence score the face mesh must give a detection found only in the
+finer tiles (the mesh's own rule is 0.5): there a car seat's texture in a
+12 MP photo (breakingbad enlarged) scored 0.755 with the detector and 0.63
+with the mesh; 236 detections of faces pasted at 45-80 px into photos of
+2-12 megapixels all scored 1.00."""
 PART_INSIDE = 0.6
 """A box this much inside a better one is a part of that face (found in a tile)."""
 CROP_SCALE = 1.5
@@ -85,11 +90,13 @@ tip, mouth centre, right ear tragion, left ear tragion."""
 @dataclasses.dataclass
 class Detection:
     """``box`` ``[4]`` (x0, y0, x1, y1) and ``keypoints`` ``[6, 2]`` in photo
-    pixels; ``score`` in 0..1."""
+    pixels; ``score`` in 0..1; ``fine``: found only in the finer tiles (a
+    small face; the face mesh must confirm it by :data:`FINE_MIN_PRESENCE`)."""
 
     box: np.ndarray
     keypoints: np.ndarray
     score: float
+    fine: bool = False
 
 
 def _interpreter(path: str):
@@ -191,20 +198,20 @@ class BlazeFaceDetector:
         faces near upright in it only). A face found in several turns
         keeps its best detection (keypoints of different turns are not
         averaged), mapped back to the photo. Then, for faces too small for
-        those tiles (a large group photo), tiles of a quarter of the shorter
-        side, an eighth, ... down to :data:`MIN_TILE`, whose detections need
-        :data:`FINE_MIN_SCORE` and are kept where no detection at least as
-        sure was found."""
-        detections = self.upright(image_rgb, min_tile)
+        those tiles (a large group photo), finer tiles (:func:`finer_tiles`),
+        whose detections need :data:`FINE_MIN_SCORE` and are kept where no
+        detection at least as sure was found."""
+        shorter = min(image_rgb.shape[:2])
+        detections = self.upright(image_rgb, coarse_tiles(image_rgb.shape, 2, min_tile))
         # the turned searches see windows of at least the shorter side: a copy
         # with a shorter side of twice the detector's input does (1080p: 40 -> 7 ms a turn)
-        ratio = min(1.0, 2 * DETECTOR_SIZE / min(image_rgb.shape[:2]))
+        ratio = min(1.0, 2 * DETECTOR_SIZE / shorter)
         small = image_rgb if ratio == 1.0 else cv2.resize(
             image_rgb, None, fx=ratio, fy=ratio, interpolation=cv2.INTER_AREA)
         height, width = small.shape[:2]
         for turns in (1, 2, 3):
-            found = self.upright(np.ascontiguousarray(np.rot90(small, turns)), min_tile * ratio,
-                                 levels=(0, 1))
+            turned = np.ascontiguousarray(np.rot90(small, turns))
+            found = self.upright(turned, coarse_tiles(turned.shape, 1, min_tile * ratio))
             detections += [scaled(unturned(d, turns, width, height), 1 / ratio) for d in found
                            if d.score >= TURNED_MIN_SCORE and abs(eye_roll(d)) <= TURNED_MAX_ROLL]
         found = weighted_nms(np.array([d.box for d in detections]),
@@ -213,20 +220,20 @@ class BlazeFaceDetector:
                              average=False) if detections else []
         # faces too small for those tiles (a group photo): finer tiles, where
         # nothing at least as sure was found
-        finer = [d for d in self.upright(image_rgb, min_tile, (2, 32), whole=False, edges=True)
+        finer = [dataclasses.replace(d, fine=True)
+                 for d in self.upright(image_rgb, finer_tiles(shorter, min_tile), whole=False,
+                                       edges=True)
                  if d.score >= FINE_MIN_SCORE and not any(
                      f.score >= d.score and merged_with(f.box, d.box[None])[0] for f in found)]
         return sorted(found + finer, key=lambda d: -d.score)
 
-    def upright(self, image_rgb: np.ndarray, min_tile: float = MIN_TILE,
-                levels: Tuple[int, int] = (0, 2), whole: bool = True, edges: bool = False
-                ) -> List[Detection]:
+    def upright(self, image_rgb: np.ndarray, tiles: Sequence[int], whole: bool = True,
+                edges: bool = False) -> List[Detection]:
         """Detections of upright faces in a uint8 RGB photo ``[H, W, 3]``,
         best score first.
 
         The whole photo (letterboxed; unless not ``whole``), then square
-        tiles of side ``min(H, W) / 2**k`` for ``k`` in ``range(*levels)``,
-        those of at least ``min_tile`` pixels, with half-tile overlap (and,
+        tiles of each side in ``tiles``, with half-tile overlap (and,
         with ``edges``, a last row and column against the photo's far
         edges, which half-tile steps can leave uncovered); all merged by
         weighted non-maximum suppression, and a box mostly inside a better
@@ -256,9 +263,7 @@ class BlazeFaceDetector:
             window = np.zeros((DETECTOR_SIZE, DETECTOR_SIZE, 3), np.uint8)
             window[:small.shape[0], :small.shape[1]] = small
             detect(window, 0, 0, side)
-        for tile in (min(height, width) >> k for k in range(*levels)):
-            if tile < min_tile or tile == side:
-                continue
+        for tile in tiles:
             level = resized(tile)
             for y in tile_starts(level.shape[0], DETECTOR_SIZE, edges):
                 for x in tile_starts(level.shape[1], DETECTOR_SIZE, edges):
@@ -270,6 +275,29 @@ class BlazeFaceDetector:
         detections = weighted_nms(np.concatenate(boxes), np.concatenate(keypoints),
                                   np.concatenate(scores))
         return [d for d in detections if d.box[0] < width and d.box[1] < height]
+
+
+def coarse_tiles(shape: Sequence[int], levels: int, min_tile: float = MIN_TILE) -> List[int]:
+    """Tile sides of a photo of ``shape`` (H, W, ...) for its first search:
+    the shorter side, half of it, ... (``levels`` of them), those of at least
+    ``min_tile`` pixels and smaller than the whole (letterboxed) photo."""
+    shorter, longer = min(shape[:2]), max(shape[:2])
+    return [tile for tile in (shorter >> k for k in range(levels))
+            if min_tile <= tile < longer]
+
+
+def finer_tiles(shorter: int, min_tile: float = MIN_TILE) -> List[int]:
+    """Tile sides for faces too small for :func:`coarse_tiles` (two levels):
+    ``min_tile``, twice that, ... below two thirds of half the shorter side
+    (BlazeFace finds faces from a sixth of its window to about half, so
+    each level covers a range of three and overlaps the next). Faces down
+    to about 45 px are found whatever the photo's size (the coarse tiles'
+    smallest face is a twelfth of the shorter side: 180 px at 12 MP)."""
+    tiles, tile = [], int(min_tile)
+    while tile < (shorter >> 1) * 2 / 3:
+        tiles.append(tile)
+        tile *= 2
+    return tiles
 
 
 def tile_starts(length: int, tile: int, to_end: bool = False) -> List[int]:
