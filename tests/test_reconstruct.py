@@ -210,6 +210,14 @@ def test_reconstruct_command_writes_loadable_outputs(reconstructor, synthetic, t
     assert overlay.shape == (160, 160, 3)
 
 
+def test_landmark_dots_scale_with_the_face_in_a_large_photo():
+    from tfface.outputs import landmark_radius
+    face = np.array([[0.0, 0.0], [250.0, 300.0]])  # its width: 250 px
+    assert landmark_radius(face, 1920, 1080) == 5  # a 400th of the photo
+    assert landmark_radius(face / 5, 3000, 2000) == 1  # was 8 px: a 50-px face covered
+    assert landmark_radius(face / 2.5, 160, 160) == 1
+
+
 def test_folder_run_continues_past_bad_files(synthetic, tmp_path, capsys):
     photos = tmp_path / "photos"
     photos.mkdir()

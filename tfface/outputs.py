@@ -34,11 +34,19 @@ def overlay(photo: np.ndarray, faces: Sequence[FaceReconstruction],
         alpha = opacity * np.clip(warped[..., 3:], 0, 1)
         out = out * (1 - alpha) + np.clip(warped[..., :3], 0, 1) * alpha
     image = to_uint8(out)
-    radius = max(1, round(max(height, width) / 400))
     for face in faces:
+        radius = landmark_radius(face.input_landmarks, width, height)
         image = draw_landmarks(image, face.input_landmarks, INPUT_COLOR, radius)
         image = draw_landmarks(image, face.landmarks2d, MODEL_COLOR, radius)
     return draw_legend(image, (("input landmarks", INPUT_COLOR), ("model", MODEL_COLOR)))
+
+
+def landmark_radius(landmarks: np.ndarray, width: int, height: int) -> int:
+    """Pixel radius of a face's landmark dots: a 400th of the photo's longer
+    side, at most a 50th of the face's width (landmarks ``[68, 2]``), so
+    the dots of a small face in a large photo do not cover it."""
+    face_width = float(np.ptp(np.asarray(landmarks)[:, 0]))
+    return max(1, round(min(max(height, width) / 400, face_width / 50)))
 
 
 def write_params(path: str, face: FaceReconstruction) -> None:
