@@ -30,9 +30,21 @@ def overlay(photo: np.ndarray, faces: Sequence[FaceReconstruction],
         rendered = renderer(face.params[None])
         rgba = np.concatenate([rendered["image"][0].numpy(), rendered["mask"][0].numpy()], -1)
         to_photo = compose_transforms(face.aligned.inverse, to_crop)
-        warped = cv2.warpAffine(rgba, to_photo, (width, height), flags=cv2.INTER_LINEAR)
+        # only the photo's region the render lands on (a group photo: 17
+        # faces blended over all of a 3000 x 2000 photo took 3.3 s)
+        rows, columns = rgba.shape[:2]
+        corners = np.array([[0, 0], [columns, 0], [0, rows], [columns, rows]], np.float64)
+        corners = corners @ to_photo[:, :2].T + to_photo[:, 2]
+        x0, y0 = np.clip(np.floor(corners.min(0)).astype(int), 0, [width, height])
+        x1, y1 = np.clip(np.ceil(corners.max(0)).astype(int) + 1, 0, [width, height])
+        if x1 <= x0 or y1 <= y0:
+            continue
+        to_region = to_photo - np.array([[0, 0, x0], [0, 0, y0]])
+        warped = cv2.warpAffine(rgba, to_region, (int(x1 - x0), int(y1 - y0)),
+                                flags=cv2.INTER_LINEAR)
         alpha = opacity * np.clip(warped[..., 3:], 0, 1)
-        out = out * (1 - alpha) + np.clip(warped[..., :3], 0, 1) * alpha
+        out[y0:y1, x0:x1] = (out[y0:y1, x0:x1] * (1 - alpha)
+                             + np.clip(warped[..., :3], 0, 1) * alpha)
     image = to_uint8(out)
     for face in faces:
         radius = landmark_radius(face.input_landmarks, width, height)
