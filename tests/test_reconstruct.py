@@ -218,6 +218,26 @@ def test_landmark_dots_scale_with_the_face_in_a_large_photo():
     assert landmark_radius(face / 2.5, 160, 160) == 1
 
 
+@pytest.mark.parametrize("offset", [(40.0, 30.0), (-70.0, 150.0), (500.0, 500.0)])
+def test_a_render_is_blended_where_it_lands_as_over_the_whole_photo(offset):
+    # reference: warp onto the whole photo and blend everywhere (alpha 0 off the render);
+    # the render inside the photo, over its edges, and wholly outside it
+    from tfface.outputs import blend_into
+    rng = np.random.default_rng(0)
+    photo = rng.uniform(0, 1, (200, 300, 3)).astype(np.float32)
+    rgba = rng.uniform(0, 1, (64, 64, 4)).astype(np.float32)
+    angle = np.radians(25)
+    to_photo = np.array([[1.6 * np.cos(angle), -1.6 * np.sin(angle), offset[0]],
+                         [1.6 * np.sin(angle), 1.6 * np.cos(angle), offset[1]]])
+    warped = cv2.warpAffine(rgba, to_photo, (300, 200), flags=cv2.INTER_LINEAR)
+    alpha = 0.6 * warped[..., 3:]
+    expected = photo * (1 - alpha) + warped[..., :3] * alpha
+    blend_into(photo, rgba, to_photo, 0.6)
+    # (a region that ended at the render's corners missed the pixels that
+    # interpolate its edge with the border: 0.055 off)
+    np.testing.assert_allclose(photo, expected, atol=1e-5)
+
+
 def test_folder_run_continues_past_bad_files(synthetic, tmp_path, capsys):
     photos = tmp_path / "photos"
     photos.mkdir()

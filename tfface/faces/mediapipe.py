@@ -239,8 +239,8 @@ class BlazeFaceDetector:
         weighted non-maximum suppression, and a box mostly inside a better
         one (a face part found in a tile) dropped. The windows of a level
         are cut from one copy of the photo resized so a tile is the
-        detector's input (12 MP: 1.15 -> 0.7 s; resizing each tile took
-        half the time)."""
+        detector's input (resizing each window instead: 0.23 vs 0.18 s at
+        1080p, 1.0 vs 0.67 s at 12 MP, one thread)."""
         height, width = image_rgb.shape[:2]
         side = max(height, width)
         boxes, keypoints, scores = [], [], []
@@ -264,10 +264,9 @@ class BlazeFaceDetector:
             window[:small.shape[0], :small.shape[1]] = small
             detect(window, 0, 0, side)
         for tile in tiles:
-            level = resized(tile)
+            level, scale = resized(tile), tile / DETECTOR_SIZE
             for y in tile_starts(level.shape[0], DETECTOR_SIZE, edges):
                 for x in tile_starts(level.shape[1], DETECTOR_SIZE, edges):
-                    scale = tile / DETECTOR_SIZE
                     detect(level[y:y + DETECTOR_SIZE, x:x + DETECTOR_SIZE], x * scale, y * scale,
                            tile)
         if not boxes:  # (the finer tiles of a small photo)
@@ -292,7 +291,7 @@ def finer_tiles(shorter: int, min_tile: float = MIN_TILE) -> List[int]:
     (BlazeFace finds faces from a sixth of its window to about half, so
     each level covers a range of three and overlaps the next). Faces down
     to about 45 px are found whatever the photo's size (the coarse tiles'
-    smallest face is a twelfth of the shorter side: 180 px at 12 MP)."""
+    smallest face is a twelfth of the shorter side: 250 px at 12 MP)."""
     tiles, tile = [], int(min_tile)
     while tile < (shorter >> 1) * 2 / 3:
         tiles.append(tile)
