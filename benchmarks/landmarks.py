@@ -9,7 +9,9 @@ Per landmarker:
   landmarker's own detector (faces it finds; NME over those);
 * detection rate per yaw bin (a detected face whose box centre lies in the
   ground-truth box);
-* ms per face for the detector and the landmarks, one thread.
+* ms per photo, on one thread and on every core: landmarks in the given
+  box, the detector and landmarks on the whole photo, and MediaPipe's
+  detector alone (the all-cores pass times the first ``TIMED`` photos).
 
 Then the same NME on ``../shared/eval/300w`` and ``../shared/faces`` (human
 annotation of the visible outline). A table, then one JSON line.
@@ -25,6 +27,7 @@ import json
 import os
 import sys
 import time
+from typing import List, Optional
 
 import numpy as np
 from tqdm import tqdm
@@ -33,10 +36,12 @@ from tfface.data.folder import read_pts
 from tfface.evaluation import YAW_BINS, aflw2000, landmark_box, nme_3ddfa, yaw_bin_means
 from tfface.faces import read_image
 from tfface.faces.landmarks import make_landmarker
+from tfface.faces.mediapipe import cpu_threads
 from tfface.landmark_sources import LANDMARKERS
 
 SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared")
 DATA = os.path.join(SHARED, "eval", "aflw2000_3d")
+TIMED = 300
 
 
 def _inside(box: np.ndarray, truth: np.ndarray) -> bool:
@@ -44,20 +49,51 @@ def _inside(box: np.ndarray, truth: np.ndarray) -> bool:
     return bool(np.all(centre >= truth.min(0)) and np.all(centre <= truth.max(0)))
 
 
+def timed(call, *args):
+    """``call(*args)`` and the ms it took."""
+    start = time.perf_counter()
+    result = call(*args)
+    return result, 1e3 * (time.perf_counter() - start)
+
+
+def detector_ms(landmarker, photo) -> Optional[float]:
+    """ms of MediaPipe's detector alone on ``photo`` (None for dlib's landmarker)."""
+    detector = getattr(landmarker, "detector", None)
+    return timed(detector, photo)[1] if detector is not None else None
+
+
+def mean_ms(values: List[Optional[float]]) -> Optional[float]:
+    return None if None in values else float(np.mean(values))
+
+
+def timings(name: str, items, threads: int, progress: bool) -> dict:
+    """Mean ms per photo of the landmarker on ``threads`` threads (no accuracy)."""
+    landmarker = make_landmarker(name, threads)
+    ms = {"landmarks_in_box": [], "detect_and_landmarks": [], "detector": []}
+    for item in tqdm(items, unit="photo", desc=f"{name}, {threads} threads",
+                     disable=not progress):
+        photo = read_image(item["path"])
+        ms["landmarks_in_box"].append(
+            timed(landmarker.landmarks_in_box, photo, landmark_box(item["box"]))[1])
+        ms["detect_and_landmarks"].append(timed(landmarker, photo)[1])
+        ms["detector"].append(detector_ms(landmarker, photo))
+    return {key: mean_ms(values) for key, values in ms.items()}
+
+
 def evaluate(name: str, items, progress: bool) -> dict:
-    landmarker = make_landmarker(name)
+    landmarker = make_landmarker(name, threads=1)
     given, detected, found, bins = [], [], [], []
-    detect_ms, landmark_ms = [], []
+    detect_ms, landmark_ms, detector_only_ms = [], [], []
     for item in tqdm(items, unit="photo", desc=name, disable=not progress):
         photo = read_image(item["path"])
-        start = time.perf_counter()
-        given.append(nme_3ddfa(landmarker.landmarks_in_box(photo, landmark_box(item["box"])),
-                               item["reannotated"]))
-        landmark_ms.append(1e3 * (time.perf_counter() - start))
-        start = time.perf_counter()
-        faces = [f for f in landmarker(photo)  # the mesh must see the face to count it found
+        points, ms = timed(landmarker.landmarks_in_box, photo, landmark_box(item["box"]))
+        given.append(nme_3ddfa(points, item["reannotated"]))
+        landmark_ms.append(ms)
+        faces, ms = timed(landmarker, photo)
+        faces = [f for f in faces  # the mesh must see the face to count it found
                  if f.problem != "face_unconfirmed" and _inside(f.box, item["reannotated"])]
-        detect_ms.append(1e3 * (time.perf_counter() - start))
+        detect_ms.append(ms)
+        detector_only_ms.append(detector_ms(landmarker, photo))
         found.append(bool(faces))
         detected.append(nme_3ddfa(faces[0].landmarks, item["reannotated"]) if faces else np.nan)
         bins.append(item["yaw_bin"])
@@ -70,6 +106,9 @@ def evaluate(name: str, items, progress: bool) -> dict:
                                                                      bins).items()},
         "ms_landmarks_in_box": float(np.mean(landmark_ms)),
         "ms_detect_and_landmarks": float(np.mean(detect_ms)),
+        "ms_detector": mean_ms(detector_only_ms),
+        "threads": cpu_threads(),
+        "ms_all_threads": timings(name, items[:TIMED], cpu_threads(), progress),
         "photos_300w_and_faces": annotated_photos(landmarker),
     }
 
@@ -114,6 +153,12 @@ def main(argv=None) -> int:
             row = entry[key]
             print(f"{name:10s} {label:8s} " + " ".join(f"{row[b]:8.2f}" for b in YAW_BINS)
                   + f" {row['mean']:6.2f}  " + (f"{entry[ms]:6.1f}" if ms else ""))
+        every = entry["ms_all_threads"]
+        pairs = [(label, entry[f"ms_{key}"], every[key]) for label, key in (
+            ("box given", "landmarks_in_box"), ("detect + landmarks", "detect_and_landmarks"),
+            ("detector alone", "detector"))]
+        print(f"{'':10s} ms per photo, 1 / {entry['threads']} threads: " + ", ".join(
+            f"{label} {one:.1f} / {many:.1f}" for label, one, many in pairs if one is not None))
         photos = ", ".join(f"{k} {'-' if v is None else f'{v:.2f}'}"
                            for k, v in entry["photos_300w_and_faces"].items())
         print(f"{'':10s} 300-W + faces NME %: {photos}")

@@ -149,6 +149,14 @@ def test_mesh_map_is_what_its_derivation_gives_on_the_annotated_photos():
         assert (a, b) == (a2, b2) and abs(t - t2) < 0.02
 
 
+def test_every_core_gives_the_same_faces_as_one():
+    photo = read_image(shared_path("faces", "breakingbad.jpg"))
+    one, two = (MediaPipeLandmarker(threads=n)(photo) for n in (1, 2))
+    assert len(one) == len(two) == 3
+    for a, b in zip(one, two):
+        assert a.problem == b.problem and np.array_equal(a.mesh, b.mesh)
+
+
 def test_finds_both_faces_in_the_group_photo(landmarker):
     path = shared_path("faces", "breakingbad.jpg")
     truth_centre = np.loadtxt(os.path.splitext(path)[0] + ".pts", skiprows=3,

@@ -55,11 +55,15 @@ class DetectedFace:
     """MediaPipe's 478 points ``[478, 3]`` when that landmarker found the face."""
 
 
-def make_landmarker(name: str = "mediapipe", **kwargs) -> Landmarker:
-    """The landmarker called ``name`` (:data:`LANDMARKERS`)."""
+def make_landmarker(name: str = "mediapipe", threads: Optional[int] = None,
+                    **kwargs) -> Landmarker:
+    """The landmarker called ``name`` (:data:`LANDMARKERS`), using at most
+    ``threads`` CPU threads (None: every core; dlib's uses one)."""
     if name not in LANDMARKERS:
         raise TfFaceError(f"--landmarker {name}: unknown; use one of {', '.join(LANDMARKERS)}")
-    return MediaPipeLandmarker(**kwargs) if name == "mediapipe" else FaceLandmarker(**kwargs)
+    if name == "mediapipe":
+        return MediaPipeLandmarker(threads=threads, **kwargs)
+    return FaceLandmarker(**kwargs)
 
 
 class Landmarker:
@@ -96,11 +100,13 @@ class MediaPipeLandmarker(Landmarker):
       min_face, max_outside: as :class:`FaceLandmarker`.
       min_presence: the face mesh's face-presence score below which a
         detection is flagged ``face_unconfirmed`` (MediaPipe's own rule).
+      threads: CPU threads of the detector and the face mesh (None: every
+        core; 1080p detection 0.19 s on one, 0.12 s on two).
     """
 
     def __init__(self, min_face: int = 40, max_outside: float = 0.1,
-                 min_presence: float = 0.5) -> None:
-        self.detector, self.mesh = BlazeFaceDetector(), FaceMesh()
+                 min_presence: float = 0.5, threads: Optional[int] = None) -> None:
+        self.detector, self.mesh = BlazeFaceDetector(threads=threads), FaceMesh(threads)
         self.min_face, self.max_outside, self.min_presence = min_face, max_outside, min_presence
 
     def __call__(self, image_rgb: np.ndarray) -> List[DetectedFace]:

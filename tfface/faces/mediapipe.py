@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -99,9 +99,19 @@ class Detection:
     fine: bool = False
 
 
-def _interpreter(path: str):
+def cpu_threads() -> int:
+    """The CPU cores this process may run on (its affinity set)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # (not on Linux)
+        return os.cpu_count() or 1
+
+
+def _interpreter(path: str, threads: Optional[int]):
+    """A LiteRT interpreter of ``path`` on ``threads`` threads (None: every
+    core; its results are the same on any number, bit for bit)."""
     from ai_edge_litert.interpreter import Interpreter
-    interpreter = Interpreter(model_path=path, num_threads=1)
+    interpreter = Interpreter(model_path=path, num_threads=threads or cpu_threads())
     interpreter.allocate_tensors()
     return interpreter
 
@@ -158,10 +168,12 @@ def weighted_nms(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
 
 
 class BlazeFaceDetector:
-    """Faces in RGB photos with MediaPipe's short-range BlazeFace."""
+    """Faces in RGB photos with MediaPipe's short-range BlazeFace
+    (``threads``: the interpreter's, None for every core)."""
 
-    def __init__(self, score_threshold: float = SCORE_THRESHOLD) -> None:
-        self._model = _interpreter(DETECTOR_MODEL)
+    def __init__(self, score_threshold: float = SCORE_THRESHOLD,
+                 threads: Optional[int] = None) -> None:
+        self._model = _interpreter(DETECTOR_MODEL, threads)
         self._input = self._model.get_input_details()[0]["index"]
         outputs = {d["name"]: d["index"] for d in self._model.get_output_details()}
         self._boxes, self._scores = outputs["regressors"], outputs["classificators"]
@@ -351,10 +363,11 @@ def eye_aligned_crop(box: np.ndarray, right_eye: np.ndarray, left_eye: np.ndarra
 
 
 class FaceMesh:
-    """MediaPipe's face mesh v2: 478 3D points of a face."""
+    """MediaPipe's face mesh v2: 478 3D points of a face (``threads``: the
+    interpreter's, None for every core)."""
 
-    def __init__(self) -> None:
-        self._model = _interpreter(MESH_MODEL)
+    def __init__(self, threads: Optional[int] = None) -> None:
+        self._model = _interpreter(MESH_MODEL, threads)
         self._input = self._model.get_input_details()[0]["index"]
         outputs = sorted(self._model.get_output_details(), key=lambda d: -int(np.prod(d["shape"])))
         self._points, self._flag = outputs[0]["index"], outputs[1]["index"]

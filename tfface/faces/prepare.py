@@ -62,10 +62,11 @@ def photo_faces(photo: str, landmarks_dir: Optional[str], landmarker_factory
 
 
 @functools.lru_cache(maxsize=None)
-def _landmarker(name: str = "mediapipe"):
-    """This worker's landmarker called ``name`` (made once per process)."""
+def _landmarker(name: str = "mediapipe", threads: Optional[int] = None):
+    """This worker's landmarker called ``name`` on ``threads`` CPU threads
+    (made once per process)."""
     from tfface.faces.landmarks import make_landmarker
-    return make_landmarker(name)
+    return make_landmarker(name, threads)
 
 
 @functools.lru_cache(maxsize=None)
@@ -88,7 +89,8 @@ def _prepare_shard(job: Dict[str, Any]) -> Dict[str, Any]:
     entries = []
     for photo in job["photos"]:
         found = photo_faces(photo, settings["landmarks_dir"],
-                            functools.partial(_landmarker, settings["landmarker"]))
+                            functools.partial(_landmarker, settings["landmarker"],
+                                              settings["threads"]))
         if "reason" not in found and not found["faces"]:
             reason = found["rejected"][0] if found["rejected"] else "no_face"
             found = {"reason": reason, "detail": f"{photo}: no usable face ({reason})"}
@@ -146,6 +148,7 @@ def prepare(images: str, out: str, size: int = 224, landmarks_dir: Optional[str]
     """
     from tfface.data.records import shard_path
     from tfface.faces.align import mean_face_template
+    from tfface.faces.mediapipe import cpu_threads
     from tfface.morphable import load_model
     photos = list_photos(images)
     if not photos:
@@ -159,7 +162,9 @@ def prepare(images: str, out: str, size: int = 224, landmarks_dir: Optional[str]
         # crops placed as the renderer of the model to train places its mean face
         template = mean_face_template(load_model(morphable_model))
         settings = {"size": size, "landmarks_dir": landmarks_dir, "landmarker": landmarker,
-                    "jaw": jaw, "morphable_model": morphable_model}
+                    "jaw": jaw, "morphable_model": morphable_model,
+                    # the cores shared among the worker processes
+                    "threads": max(1, cpu_threads() // workers) if workers > 1 else None}
         jobs = [{"photos": photos[i:i + shard_size], "shard": shard_path(out, i // shard_size),
                  "settings": settings, "template": template}
                 for i in range(0, len(photos), shard_size)]
