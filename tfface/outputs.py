@@ -58,7 +58,8 @@ def blend_into(photo: np.ndarray, rgba: np.ndarray, to_photo: np.ndarray,
     warped = cv2.warpAffine(rgba, to_region, (int(x1 - x0), int(y1 - y0)),
                             flags=cv2.INTER_LINEAR)
     alpha = opacity * np.clip(warped[..., 3:], 0, 1)
-    photo[y0:y1, x0:x1] = photo[y0:y1, x0:x1] * (1 - alpha) + np.clip(warped[..., :3], 0, 1) * alpha
+    region = photo[y0:y1, x0:x1]
+    region[:] = region * (1 - alpha) + np.clip(warped[..., :3], 0, 1) * alpha
 
 
 def landmark_radius(landmarks: np.ndarray, width: int, height: int) -> int:
