@@ -302,8 +302,9 @@ def finer_tiles(shorter: int, min_tile: float = MIN_TILE) -> List[int]:
     ``min_tile``, twice that, ... below two thirds of half the shorter side
     (BlazeFace finds faces from a sixth of its window to about half, so
     each level covers a range of three and overlaps the next). Faces down
-    to about 45 px are found whatever the photo's size (the coarse tiles'
-    smallest face is a twelfth of the shorter side: 250 px at 12 MP)."""
+    to about 45 px are found in photos with a shorter side of 768 px or more
+    (the coarse tiles' smallest face is a twelfth of the shorter side: 250
+    px at 12 MP, 60 px at 720p, where there are no finer tiles)."""
     tiles, tile = [], int(min_tile)
     while tile < (shorter >> 1) * 2 / 3:
         tiles.append(tile)
