@@ -218,6 +218,18 @@ def test_landmark_dots_scale_with_the_face_in_a_large_photo():
     assert landmark_radius(face / 2.5, 160, 160) == 1
 
 
+def test_each_face_of_a_group_photo_is_numbered_above_its_brows():
+    from tfface.outputs import label_place
+    from tfface.overlay import draw_label
+    corner, height = label_place(np.array([[100.0, 200.0], [350.0, 500.0]]))
+    assert height == 50 and np.allclose(corner, [100, 187.5])  # a fifth of the face's width
+    image = draw_label(np.full((120, 200, 3), 128, np.uint8), "12", (20, 80), 30)
+    changed = np.argwhere(np.any(image != 128, axis=2))
+    assert changed[:, 0].min() >= 50 and changed[:, 0].max() <= 80  # rows: the label's box
+    assert changed[:, 1].min() >= 20 and changed[:, 1].max() < 80
+    assert (image == 255).all(axis=2).sum() > 20 and (image == 0).all(axis=2).sum() > 100
+
+
 @pytest.mark.parametrize("offset", [(40.0, 30.0), (-70.0, 150.0), (500.0, 500.0)])
 def test_a_render_is_blended_where_it_lands_as_over_the_whole_photo(offset):
     # reference: warp onto the whole photo and blend everywhere (alpha 0 off the render);

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -11,7 +11,7 @@ import numpy as np
 from tfface.faces.align import compose_transforms, resize_transform
 from tfface.io_utils import write_json_atomic
 from tfface.mesh_io import TEXTURED_FORMATS, write_mesh, write_textured_mesh
-from tfface.overlay import draw_landmarks, draw_legend, to_uint8, write_image
+from tfface.overlay import draw_label, draw_landmarks, draw_legend, to_uint8, write_image
 from tfface.reconstruct import FaceReconstruction, FaceReconstructor
 from tfface.texture import face_texture, require_uv_layout, split_at_uv_seams
 
@@ -31,10 +31,12 @@ def overlay(photo: np.ndarray, faces: Sequence[FaceReconstruction],
         rgba = np.concatenate([rendered["image"][0].numpy(), rendered["mask"][0].numpy()], -1)
         blend_into(out, rgba, compose_transforms(face.aligned.inverse, to_crop), opacity)
     image = to_uint8(out)
-    for face in faces:
+    for i, face in enumerate(faces):
         radius = landmark_radius(face.input_landmarks, width, height)
         image = draw_landmarks(image, face.input_landmarks, INPUT_COLOR, radius)
         image = draw_landmarks(image, face.landmarks2d, MODEL_COLOR, radius)
+        if len(faces) > 1:  # which face is <stem>_face<i>: its number above its brows
+            image = draw_label(image, str(i), *label_place(face.input_landmarks))
     return draw_legend(image, (("input landmarks", INPUT_COLOR), ("model", MODEL_COLOR)))
 
 
@@ -60,6 +62,16 @@ def blend_into(photo: np.ndarray, rgba: np.ndarray, to_photo: np.ndarray,
     alpha = opacity * np.clip(warped[..., 3:], 0, 1)
     region = photo[y0:y1, x0:x1]
     region[:] = region * (1 - alpha) + np.clip(warped[..., :3], 0, 1) * alpha
+
+
+def label_place(landmarks: np.ndarray) -> Tuple[np.ndarray, float]:
+    """Bottom-left corner ``[2]`` and height (pixels) of a face's number on
+    an overlay: above the top-left of its landmarks ``[68, 2]``, a fifth of
+    the face's width tall (12-60 px)."""
+    points = np.asarray(landmarks)
+    height = float(np.clip(np.ptp(points[:, 0]) / 5, 12, 60))
+    top_left = points.min(0)
+    return np.array([top_left[0], max(height, top_left[1] - height / 4)]), height
 
 
 def landmark_radius(landmarks: np.ndarray, width: int, height: int) -> int:

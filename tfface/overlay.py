@@ -43,6 +43,22 @@ def draw_legend(image_rgb: np.ndarray, entries: Sequence[Tuple[str, Sequence[int
     return out
 
 
+def draw_label(image_rgb: np.ndarray, text: str, corner: Sequence[float], height: float
+               ) -> np.ndarray:
+    """Copy of a uint8 RGB image with ``text`` in white on a dark box of
+    ``height`` pixels whose bottom-left corner is at ``corner`` (x, y)."""
+    out = np.ascontiguousarray(image_rgb).copy()
+    scale = height / 30  # FONT_HERSHEY_SIMPLEX: digits 22 px tall at scale 1, plus a margin
+    thickness = max(1, round(2 * scale))
+    (width, text_height), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    x, y = int(round(corner[0])), int(round(corner[1]))
+    margin = max(1, round(height - text_height) // 2)
+    cv2.rectangle(out, (x, y - int(round(height))), (x + width + 2 * margin, y), (0, 0, 0), -1)
+    cv2.putText(out, text, (x + margin, y - margin), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                (255, 255, 255), thickness, cv2.LINE_AA)
+    return out
+
+
 def grid(images: Sequence[np.ndarray], columns: Optional[int] = None) -> np.ndarray:
     """Tile equally sized ``[H, W, 3]`` images row by row."""
     columns = columns or len(images)
