@@ -8,7 +8,7 @@ from typing import Sequence, Tuple
 import cv2
 import numpy as np
 
-from tfface.faces.align import compose_transforms, resize_transform
+from tfface.faces.align import apply_transform, compose_transforms, resize_transform
 from tfface.io_utils import write_json_atomic
 from tfface.mesh_io import TEXTURED_FORMATS, write_mesh, write_textured_mesh
 from tfface.overlay import draw_label, draw_landmarks, draw_legend, to_uint8, write_image
@@ -50,8 +50,8 @@ def blend_into(photo: np.ndarray, rgba: np.ndarray, to_photo: np.ndarray,
     height, width = photo.shape[:2]
     rows, columns = rgba.shape[:2]
     # the render's pixel centres 0..w-1 interpolate over -1..w
-    corners = np.array([[-1, -1], [columns, -1], [-1, rows], [columns, rows]], np.float64)
-    corners = corners @ to_photo[:, :2].T + to_photo[:, 2]
+    corners = apply_transform(to_photo, np.array([[-1, -1], [columns, -1], [-1, rows],
+                                                  [columns, rows]], np.float64))
     x0, y0 = np.clip(np.floor(corners.min(0)).astype(int), 0, [width, height])
     x1, y1 = np.clip(np.ceil(corners.max(0)).astype(int) + 1, 0, [width, height])
     if x1 <= x0 or y1 <= y0:
