@@ -224,3 +224,19 @@ def test_prepare_names_a_reason_for_every_bad_photo(tmp_path, capsys):
             assert reasons[name] in ("no_face", "face_too_small", "face_unconfirmed"), \
                 (name, reasons.get(name))
     assert not [n for n in os.listdir(out) if "partial" in n]
+
+
+@pytest.mark.parametrize("args", [
+    ["demo", "--count", "0"], ["demo", "--size", "-5"], ["demo", "--fit", "-1"],
+    ["prepare", "--images", ".", "--size", "0"], ["prepare", "--images", ".", "--shard-size", "0"],
+    ["prepare", "--images", ".", "--workers", "0"], ["reconstruct", "x.jpg", "--texture", "-4"],
+    ["reconstruct", "x.jpg", "--fit", "two"], ["fit", "x.jpg", "--steps", "0"],
+    ["export", "--format", "onnx", "--samples", "0"]])
+def test_bad_counts_and_sizes_exit_2_in_one_line_before_any_output(tmp_path, capsys, args):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as ended:
+        main(args + ["--out", str(out)])
+    assert ended.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"argument {args[-2]}: '{args[-1]}': give a whole number of at least" in last
+    assert not out.exists()

@@ -367,6 +367,28 @@ def add_renamed(parser: argparse.ArgumentParser, flag: str, old_flag: str, **kwa
                         default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
+MIN_IMAGE_SIZE = 32
+"""Smallest photo / crop side the commands accept (pixels)."""
+
+
+def int_at_least(minimum: int):
+    """An argparse ``type``: a whole number of at least ``minimum`` (argparse
+    answers any other value with a one-line usage error, exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of at least "
+                                             f"{minimum}")
+        return value
+
+    parse.__name__ = f"int_at_least_{minimum}"
+    return parse
+
+
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Examples kept as written; each option's default shown when it has one."""
 
@@ -404,9 +426,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--encoder",
                       help="encoder for --morphable-model (default: the model's shipped one)")
     demo.add_argument("--out", default="tfface_demo", help="output folder")
-    demo.add_argument("--count", type=int, default=6, help="number of faces")
-    demo.add_argument("--size", type=int, default=256, help="image size in pixels")
-    demo.add_argument("--fit", type=int, default=0, metavar="N",
+    demo.add_argument("--count", type=int_at_least(1), default=6, help="number of faces")
+    demo.add_argument("--size", type=int_at_least(MIN_IMAGE_SIZE), default=256, help="image size in pixels")
+    demo.add_argument("--fit", type=int_at_least(0), default=0, metavar="N",
                       help="photometric fitting steps per face")
     demo.add_argument("--seed", type=int, default=0, help="random seed of the synthetic faces")
     demo.set_defaults(func=cmd_demo)
@@ -431,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True,
                         help="output file (a folder for savedmodel and for all)")
     export.add_argument("--int8-io", action="store_true", help="int8 input/output (tflite-int8)")
-    export.add_argument("--samples", type=int, default=16,
+    export.add_argument("--samples", type=int_at_least(1), default=16,
                         help="synthetic faces for parity and int8 calibration")
     export.set_defaults(func=cmd_export)
 
@@ -441,11 +463,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="folder of <photo>.pts files, or auto: .pts beside the photo when "
                            "present, else the landmarker")
     prep.add_argument("--out", required=True, help="output folder for shards + manifest.json")
-    prep.add_argument("--size", type=int, default=224, help="crop size in pixels")
+    prep.add_argument("--size", type=int_at_least(MIN_IMAGE_SIZE), default=224, help="crop size in pixels")
     prep.add_argument("--morphable-model", default="ict",
                       help="the model to train: crops are aligned to its mean face")
-    prep.add_argument("--shard-size", type=int, default=64, help="photos per shard")
-    prep.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+    prep.add_argument("--shard-size", type=int_at_least(1), default=64, help="photos per shard")
+    prep.add_argument("--workers", type=int_at_least(1), default=os.cpu_count() or 1,
                       help="processes preparing shards in parallel")
     prep.add_argument("--jaw", choices=JAW_MODES,
                       help="what the jaw landmarks mark (see reconstruct --jaw); training "
@@ -460,7 +482,7 @@ def build_parser() -> argparse.ArgumentParser:
                              help="encoder .keras/.tflite/.onnx (default: the model's shipped one)")
         add_renamed(command, "--morphable-model", "--model", default="ict",
                     help="morphable model: .npz, ict or demo")
-        command.add_argument("--texture", type=int, default=0, metavar="SIZE",
+        command.add_argument("--texture", type=int_at_least(0), default=0, metavar="SIZE",
                              help="also extract a SIZE x SIZE UV texture from the photo: OBJ "
                                   "(+ .mtl, _texture.png) and GLB carry it, plus an albedo "
                                   "texture _albedo.png; 0: vertex colours only")
@@ -478,7 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec = command("reconstruct", "photo, folder of photos or video -> 3D faces")
     rec.add_argument("input", help="photo, folder of photos, or video (.mp4 .avi .mov ...)")
     reconstruction_options(rec)
-    rec.add_argument("--fit", type=int, default=0, metavar="N",
+    rec.add_argument("--fit", type=int_at_least(0), default=0, metavar="N",
                      help="refine each face with N photometric fitting steps")
     rec.add_argument("--no-smoothing", action="store_true",
                      help="videos: no One-Euro smoothing of pose and expression")
@@ -490,7 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit = command("fit", "reconstruct one photo with photometric fitting (analysis-by-synthesis)")
     fit.add_argument("photo")
     reconstruction_options(fit)
-    fit.add_argument("--steps", type=int, default=100, help="photometric fitting steps")
+    fit.add_argument("--steps", type=int_at_least(1), default=100, help="photometric fitting steps")
     fit.set_defaults(func=cmd_fit)
     for each in (prep, rec, fit):
         each.add_argument("--landmarker", choices=LANDMARKERS, default="mediapipe",

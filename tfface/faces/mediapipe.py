@@ -34,7 +34,7 @@ from typing import List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from tfface.faces.align import compose_transforms
+from tfface.faces.align import apply_transform, compose_transforms
 from tfface.faces.mesh_map import MESH_MIRROR
 
 ASSETS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "assets", "mediapipe")
@@ -384,7 +384,7 @@ class FaceMesh:
         points = self._model.get_tensor(self._points).reshape(-1, 3).astype(np.float64)
         flag = float(self._model.get_tensor(self._flag).reshape(-1)[0])
         inverse = cv2.invertAffineTransform(transform)
-        xy = (points[:, :2] - MODEL_PIXEL_CENTRE) @ inverse[:, :2].T + inverse[:, 2]
+        xy = apply_transform(inverse, points[:, :2] - MODEL_PIXEL_CENTRE)
         z = points[:, 2:] * np.linalg.norm(inverse[:, 0])
         return np.concatenate([xy, z], 1), 1 / (1 + np.exp(-flag))
 
