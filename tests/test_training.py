@@ -174,6 +174,32 @@ def test_bad_config_gives_one_line_error(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("override, message", [
+    ("data.batch_size=0", "'data.batch_size' is 0; give a whole number of at least 1"),
+    ("schedule.steps=2.5", "'schedule.steps' is 2.5; give a whole number of at least 1"),
+    ("schedule.checkpoint_every=0", "'schedule.checkpoint_every' is 0; give a whole number"),
+    ("model.input_size=16", "'model.input_size' is 16; give a whole number of at least 32"),
+    ("optimizer.learning_rate=0", "'optimizer.learning_rate' is 0; give a number above 0"),
+    ("optimizer.learning_rate=fast", "'optimizer.learning_rate' is 'fast'"),
+    ("losses.landmark=-5", "'losses.landmark' is -5; give a number of at least 0"),
+    ("data.augment=maybe", "'data.augment' is 'maybe'; give true or false"),
+    ("losses.regularization=3", "give a mapping of coefficient group -> weight"),
+    ("losses.regularization.jaw=1", "unknown group 'jaw'; groups: identity, expression"),
+    ("losses.regularization.albedo=-1", "'losses.regularization.albedo' is -1")])
+def test_bad_config_values_are_named_before_training(override, message):
+    with pytest.raises(TfFaceError) as error:
+        load_config(os.path.join(ROOT, "configs", "quickstart_cpu.yaml"), [override])
+    assert message in str(error.value) and "quickstart_cpu.yaml" in str(error.value)
+
+
+def test_an_override_of_one_regularization_group_keeps_the_others():
+    recipe = os.path.join(ROOT, "configs", "mobilenet_v3_192.yaml")
+    weights = load_config(recipe, ["losses.regularization.identity=0.5"])["losses"][
+        "regularization"]
+    assert weights == {**load_config(recipe)["losses"]["regularization"], "identity": 0.5}
+    assert weights["albedo"] == 1.7e-3
+
+
 @pytest.mark.parametrize("recipe", sorted(os.listdir(os.path.join(ROOT, "configs"))))
 def test_every_shipped_recipe_loads_and_builds(recipe):
     config = load_config(os.path.join(ROOT, "configs", recipe), ["model.input_size=32"])

@@ -12,6 +12,7 @@ from tfface.errors import TfFaceError
 from tfface.landmark_sources import JAW_MODES
 from tfface.loss_weights import (DEFAULT_LANDMARK_EMPHASIS, DEFAULT_LOSS_WEIGHTS,
                                  DEFAULT_REGULARIZATION)
+from tfface.param_groups import GROUPS
 
 BUILTIN_MODEL_NAMES = ("ict", "demo")
 """Names of the morphable models shipped in the package (tfface.morphable.BUILTIN_MODELS)."""
@@ -64,6 +65,13 @@ CHOICES = {
     "model.projection": ("perspective", "weak_perspective"),
     "model.encoder": BACKBONE_NAMES,
 }
+WHOLE_NUMBERS = {"model.input_size": 32, "data.synthetic_count": 1, "data.batch_size": 1,
+                 "data.seed": 0, "schedule.steps": 1, "schedule.checkpoint_every": 1,
+                 "schedule.log_every": 1, "schedule.image_every": 1}
+"""Integer keys and their least values."""
+POSITIVE_NUMBERS = ("optimizer.learning_rate",)
+NON_NEGATIVE_NUMBERS = ("losses.landmark", "losses.landmark_emphasis", "losses.photometric",
+                        "losses.shape")
 
 
 def _merge(base: Dict[str, Any], update: Dict[str, Any], source: str, prefix: str = "") -> None:
@@ -82,6 +90,10 @@ def _merge(base: Dict[str, Any], update: Dict[str, Any], source: str, prefix: st
 
 def _set(config: Dict[str, Any], dotted: str, value: Any, source: str) -> None:
     keys = dotted.split(".")
+    weights = config["losses"]["regularization"]
+    if keys[:2] == ["losses", "regularization"] and len(keys) == 3 and isinstance(weights, dict):
+        # one group's weight; the recipe's other groups stay
+        keys, value = keys[:2], {**weights, keys[2]: value}
     update: Dict[str, Any] = {}
     cursor = update
     for key in keys[:-1]:
@@ -110,12 +122,7 @@ def load_config(path: Optional[str], overrides: Optional[List[str]] = None) -> D
             raise TfFaceError(f"--override {item!r}: use key.sub=value")
         key, raw = item.split("=", 1)
         _set(config, key.strip(), yaml.safe_load(raw), f"--override {key}")
-    for dotted, allowed in CHOICES.items():
-        value = config
-        for key in dotted.split("."):
-            value = value[key]
-        if value not in allowed:
-            raise TfFaceError(f"{path or 'config'}: '{dotted}' is {value!r}; use one of {allowed}")
+    _check_values(config, path or "config")
     if config["data"]["source"] != "synthetic" and not config["data"]["path"]:
         raise TfFaceError(f"{path or 'config'}: data.source={config['data']['source']} needs data.path")
     morphable = config["model"]["morphable_model"]
@@ -123,3 +130,46 @@ def load_config(path: Optional[str], overrides: Optional[List[str]] = None) -> D
         raise TfFaceError(f"{morphable}: model.morphable_model not found; give a .npz or one of "
                           f"{', '.join(BUILTIN_MODEL_NAMES)}")
     return config
+
+
+def _value(config: Dict[str, Any], dotted: str) -> Any:
+    for key in dotted.split("."):
+        config = config[key]
+    return config
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_values(config: Dict[str, Any], source: str) -> None:
+    """Raise a one-line :class:`TfFaceError` naming the first key of
+    ``config`` whose value is of the wrong kind or out of range."""
+    def fail(dotted: str, wanted: str) -> None:
+        raise TfFaceError(f"{source}: '{dotted}' is {_value(config, dotted)!r}; {wanted}")
+
+    for dotted, allowed in CHOICES.items():
+        if _value(config, dotted) not in allowed:
+            fail(dotted, f"use one of {allowed}")
+    for dotted, least in WHOLE_NUMBERS.items():
+        value = _value(config, dotted)
+        if not (_is_number(value) and isinstance(value, int) and value >= least):
+            fail(dotted, f"give a whole number of at least {least}")
+    for dotted in POSITIVE_NUMBERS:
+        if not (_is_number(_value(config, dotted)) and _value(config, dotted) > 0):
+            fail(dotted, "give a number above 0")
+    for dotted in NON_NEGATIVE_NUMBERS:
+        if not (_is_number(_value(config, dotted)) and _value(config, dotted) >= 0):
+            fail(dotted, "give a number of at least 0")
+    for section, defaults in DEFAULTS.items():
+        for key, default in defaults.items() if isinstance(defaults, dict) else ():
+            if isinstance(default, bool) and not isinstance(config[section][key], bool):
+                fail(f"{section}.{key}", "give true or false")
+    weights = config["losses"]["regularization"]
+    if not isinstance(weights, dict):
+        fail("losses.regularization", "give a mapping of coefficient group -> weight")
+    for group, weight in weights.items():
+        if group not in GROUPS:
+            fail("losses.regularization", f"unknown group {group!r}; groups: {', '.join(GROUPS)}")
+        if not (_is_number(weight) and weight >= 0):
+            fail(f"losses.regularization.{group}", "give a number of at least 0")

@@ -31,17 +31,10 @@ from typing import Dict, List, Mapping, Tuple
 import numpy as np
 import tensorflow as tf
 
+from tfface.param_groups import GROUPS
+
 SH_COEFFICIENTS = 9
 COLOR_CHANNELS = 3
-GROUPS: Tuple[str, ...] = (
-    "identity",
-    "expression",
-    "albedo",
-    "illumination",
-    "rotation",
-    "translation",
-    "scale",
-)
 
 
 ROTATION_ORDER = ("pitch", "yaw", "roll")
