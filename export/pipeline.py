@@ -53,7 +53,7 @@ def export_encoder(encoder: keras.Model, layout: FaceParams, model: MorphableMod
         staged = os.path.join(staging, os.path.basename(out) or "model")
         description = describe(layout, int(encoder.input_shape[1]), fmt,
                                int8_io and fmt == "tflite-int8",
-                               None if face_loss is None else face_loss.get_config())
+                               None if face_loss is None else face_loss.get_config(), model)
         if fmt.startswith("tflite"):
             variant = fmt.split("-", 1)[1]
             write_bytes_atomic(staged, embed_tflite_metadata(

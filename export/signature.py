@@ -8,16 +8,21 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
+from tfface.faces.align import LEVEL_BEYOND_DEGREES
+from tfface.faces.mesh_map import IBUG_FROM_MESH
 from tfface.io_utils import write_json_atomic
 from tfface.params import FaceParams
+from tfface.pinhole import PinholeCamera
 
 
 def describe(layout: FaceParams, input_size: int, fmt: str, int8_io: bool = False,
-             face_loss: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+             face_loss: Optional[Dict[str, Any]] = None,
+             model=None) -> Dict[str, Any]:
     """Input/output description of an exported encoder; ``face_loss``: the
     config of the :class:`tfface.face_loss.FaceLoss` it was trained with,
     kept under ``"face_loss"`` so fitting can use it
-    (:func:`tfface.face_loss.encoder_loss`)."""
+    (:func:`tfface.face_loss.encoder_loss`); ``model``: the encoder's
+    :class:`tfface.morphable.MorphableModel`, for :func:`pipeline_contract`."""
     offsets, groups = 0, []
     for name, size in layout.sizes.items():
         entry: Dict[str, Any] = {"name": name, "offset": offsets, "size": size}
@@ -42,7 +47,50 @@ def describe(layout: FaceParams, input_size: int, fmt: str, int8_io: bool = Fals
     }
     if face_loss is not None:
         description["face_loss"] = face_loss
+    if model is not None:
+        description.update(pipeline_contract(model, input_size))
     return description
+
+
+def pipeline_contract(model, input_size: int) -> Dict[str, Any]:
+    """What an app needs around the encoder, without tfface: the 68 landmarks
+    from MediaPipe's Face Landmarker (``"landmarks"``), the crop
+    (``"alignment"``: :func:`tfface.faces.align.align_face` written out with
+    its template), and the camera that params are posed in (``"camera"``),
+    all in pixels with centres at integers (OpenCV)."""
+    camera = PinholeCamera.for_model(model, (input_size, input_size))
+    return {
+        "landmarks": {
+            "points": "68 iBUG points [68, 2], photo pixels",
+            "from_mediapipe_478": [[int(a), int(b), round(float(t), 6)]
+                                   for a, b, t in IBUG_FROM_MESH],
+            "formula": "point k = (1 - t) P[a] + t P[b] for row k = [a, b, t]; P: MediaPipe "
+                       "Face Landmarker's 478 points in pixels, (x W - 0.5, y H - 0.5) from "
+                       "its normalised x, y",
+        },
+        "alignment": {
+            "template": np.round(camera.mean_face_template(model), 6).tolist(),
+            "formula": "q = template S - 0.5 (S = input side); p = the 68 landmarks; "
+                       "p', q' = p, q less their means; dot = sum(p'x q'x + p'y q'y), cross = "
+                       "sum(p'x q'y - p'y q'x); s = hypot(dot, cross) / sum(|p'|^2); "
+                       "a = atan2(cross, dot); A = [[s, 0, mean(q)x - s mean(p)x], "
+                       "[0, s, mean(q)y - s mean(p)y]]; crop = warpAffine(photo, A, (S, S), "
+                       "bilinear, border replicated; area-averaged from a k-times larger "
+                       "warp when s < 1, k = min(8, ceil(1 / s)))",
+            "level_beyond_degrees": LEVEL_BEYOND_DEGREES,
+            "levelled": "if |a| exceeds level_beyond_degrees, A also turns by a about mean(q): "
+                        "its 2 x 2 part is s [[cos a, -sin a], [sin a, cos a]]; the face's "
+                        "roll in the photo is then the params' roll plus a",
+        },
+        "camera": {
+            "focal_px": float(camera.focal), "distance": float(camera.distance),
+            "center": np.asarray(camera.center, np.float64).round(6).tolist(),
+            "formula": "X = exp(scale) R (v - center) + translation, R = Rz(roll) Ry(yaw) "
+                       "Rx(pitch), v a model vertex (mm); crop pixel x = (S - 1) / 2 + focal_px "
+                       "X / (distance - Z), y = (S - 1) / 2 - focal_px Y / (distance - Z); "
+                       "photo pixels: the inverse of A",
+        },
+    }
 
 
 def sidecar_path(model_path: str) -> str:

@@ -155,3 +155,68 @@ def test_file_export_refuses_a_file_it_did_not_write(encoder_setup, demo, tmp_pa
                    overwrite=True)
     export_encoder(encoder, layout, demo, "onnx", str(out), samples, verbose=False)  # ours now
     assert load_encoder(str(out)).predict(samples[:1]).shape == (1, layout.size)
+
+
+def _crop_from_contract(photo: np.ndarray, points: np.ndarray, size: int, alignment: dict):
+    """The encoder's crop written from the sidecar's ``alignment`` text alone
+    (an app's implementation; no tfface code)."""
+    import cv2
+    q = np.asarray(alignment["template"]) * size - 0.5
+    p_, q_ = points - points.mean(0), q - q.mean(0)
+    dot = (p_ * q_).sum()
+    cross = (p_[:, 0] * q_[:, 1] - p_[:, 1] * q_[:, 0]).sum()
+    s, a = np.hypot(dot, cross) / (p_ ** 2).sum(), np.arctan2(cross, dot)
+    turn = a if abs(np.degrees(a)) > alignment["level_beyond_degrees"] else 0.0
+    linear = s * np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    matrix = np.c_[linear, q.mean(0) - linear @ points.mean(0)]
+    k = int(min(8, np.ceil(1 / s))) if s < 1 else 1
+    big = np.r_[matrix * k, [[0, 0, 1]]][:2]
+    big[:, 2] += (k - 1) / 2  # pixel centres at integers on the k-times larger grid
+    crop = cv2.warpAffine(photo, big, (size * k, size * k), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+    if k > 1:
+        crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+    return matrix, turn, crop
+
+
+@pytest.mark.parametrize("roll", [10.0, 50.0])
+def test_the_sidecar_describes_the_pipeline_around_the_encoder(roll):
+    """An app that follows the sidecar's landmarks, alignment and camera text
+    gets tfface's own 68 points, crop and projection."""
+    from tfface.export.signature import describe
+    from tfface.faces.align import align_face
+    from tfface.faces.mesh_map import ibug68
+    from tfface.morphable import default_model
+    from tfface.pinhole import PinholeCamera, euler_matrix
+    model, size = default_model(), 112
+    contract = json.loads(json.dumps(describe(FaceParams.from_model(model), size, "tflite-fp32",
+                                              model=model)))
+    rng = np.random.default_rng(0)
+    mesh = rng.uniform(0, 400, (478, 2))
+    pairs = np.array(contract["landmarks"]["from_mediapipe_478"])
+    a, b, t = pairs[:, 0].astype(int), pairs[:, 1].astype(int), pairs[:, 2:]
+    np.testing.assert_allclose((1 - t) * mesh[a] + t * mesh[b], ibug68(mesh), atol=1e-3)
+
+    photo = rng.integers(0, 255, (480, 640, 3), np.uint8)
+    angle = np.radians(roll)
+    turn = 1.7 * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    points = np.asarray(contract["alignment"]["template"]) * 200 @ turn.T + [150, 120]
+    points += rng.normal(0, 2, points.shape)
+    matrix, levelled, crop = _crop_from_contract(photo, points, size, contract["alignment"])
+    aligned = align_face(photo, points, size, level_beyond=30.0)
+    np.testing.assert_allclose(matrix, aligned.transform, atol=1e-3)  # template to 6 digits
+    assert np.isclose(levelled, aligned.roll) and (levelled != 0) == (roll > 30)
+    assert np.abs(crop.astype(int) - aligned.crop).max() <= 1
+
+    camera = contract["camera"]
+    reference = PinholeCamera.for_model(model, (size, size))
+    pose = np.radians([12.0, -25.0, 5.0])
+    rotation = euler_matrix(pose)
+    vertices = model.mean_shape[model.landmark_indices].astype(np.float64)
+    world = np.exp(0.1) * (vertices - camera["center"]) @ rotation.T + [3.0, -2.0, 10.0]
+    depth = camera["distance"] - world[:, 2]
+    pixels = np.c_[(size - 1) / 2 + camera["focal_px"] * world[:, 0] / depth,
+                   (size - 1) / 2 - camera["focal_px"] * world[:, 1] / depth]
+    np.testing.assert_allclose(pixels, reference.project(
+        np.exp(0.1) * (vertices - reference.center) @ rotation.T + [3.0, -2.0, 10.0])[0],
+        atol=1e-3)

@@ -378,7 +378,7 @@ def test_video_smooths_the_pose_of_a_face_rolling_past_the_levelling_angle(recon
     # The crop is levelled once the roll passes LEVEL_BEYOND_DEGREES; the
     # smoothed roll (photo frame) must still be a low-pass of the raw one.
     from tfface.layers import Renderer
-    from tfface.reconstruct import LEVEL_BEYOND_DEGREES
+    from tfface.faces.align import LEVEL_BEYOND_DEGREES
     from tfface.video import reconstruct_video
     renderer = Renderer.from_model(reconstructor.model, (160, 160))
     rolls = np.linspace(10.0, 60.0, 10)

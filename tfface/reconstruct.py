@@ -18,7 +18,7 @@ import numpy as np
 
 from tfface.errors import ModelFileError, TfFaceError
 from tfface.face_loss import encoder_loss
-from tfface.faces.align import AlignedFace, align_face, mean_face_template
+from tfface.faces.align import LEVEL_BEYOND_DEGREES, AlignedFace, align_face, mean_face_template
 from tfface.fitting.landmarks import LandmarkFitter
 from tfface.landmark_sources import DEFAULT_JAW
 from tfface.params import ROTATION_ORDER
@@ -30,11 +30,6 @@ DEFAULT_ENCODERS = {"ict": os.path.join(_ASSETS, "default_encoder.keras"),
 """The shipped encoder of each built-in model: MobileNetV3-Small at 112 px
 (``configs/default_encoder.yaml`` for ICT-FaceKit; the demo model's was
 trained on its synthetic renders)."""
-LEVEL_BEYOND_DEGREES = 30.0
-"""Faces rolled further than this are levelled in the encoder's crop: the
-shipped encoders were trained on rolls of up to 20 degrees
-(:func:`tfface.data.synthetic.random_params`); params then hold the pose in
-the crop, :attr:`FaceReconstruction.pose` the pose in the photo."""
 OVERLAY_SIZE = 512
 """Faces are rendered at this size for overlays, then warped onto the photo."""
 

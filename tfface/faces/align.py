@@ -21,6 +21,12 @@ import numpy as np
 
 from tfface.pinhole import PinholeCamera
 
+LEVEL_BEYOND_DEGREES = 30.0
+"""Faces rolled further than this are levelled in the encoder's crop
+(``tfface reconstruct``): the shipped encoders were trained on rolls of up
+to 20 degrees (:func:`tfface.data.synthetic.random_params`); params then
+hold the pose in the crop, ``FaceReconstruction.pose`` the pose in the photo."""
+
 
 def mean_face_template(model, camera: Optional[PinholeCamera] = None) -> np.ndarray:
     """``[68, 2]`` mean-face landmarks of a morphable ``model`` seen by
