@@ -291,6 +291,20 @@ def test_bad_inputs_give_one_line_errors(case, message, tmp_path, capsys):
     assert not out.exists()  # a refused run leaves no output folder behind
 
 
+def test_face_less_video_is_reported_and_writes_nothing(tmp_path, capsys):
+    import cv2
+    clip = tmp_path / "sky.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 10, (200, 150))
+    for level in range(5):
+        writer.write(np.full((150, 200, 3), 40 * level, np.uint8))
+    writer.release()
+    assert main(["reconstruct", str(clip), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]  # after the progress bar
+    assert last.startswith("tfface: error:") and "no face found in any of its 5 frames" in last
+    assert "Traceback" not in err and not (tmp_path / "o").exists()
+
+
 def test_face_less_photo_is_reported(tmp_path, capsys):
     ramp = np.tile(np.linspace(0, 255, 200, dtype=np.uint8), (150, 1))
     write_image(str(tmp_path / "sky.png"), np.dstack([ramp] * 3))

@@ -56,7 +56,8 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
                       fit_steps: int = 0, progress: bool = True, tracking: bool = True,
                       texture_size: int = 0) -> dict:
     """Overlay video ``<stem>_overlay.mp4`` and per-frame ``<stem>_params.jsonl``
-    (the best-scoring face per frame; ``"face": null`` when none is found).
+    (the best-scoring face per frame; ``"face": null`` when none is found);
+    a :class:`TfFaceError` and neither file when no frame shows a face.
 
     ``tracking`` (with a landmarker that can track, MediaPipe's): each frame
     is cropped from the last frame's landmarks and the detector runs only
@@ -114,7 +115,11 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
             ok, frame = capture.read()
         bar.close()
         writer.release()
-    capture.release()
+        capture.release()
+        if not found:  # as for a photo: an error, and neither file is written
+            raise TfFaceError(f"{path}: no face found in any of its {index} frames; use a video "
+                              f"showing a face of at least {reconstructor.landmarker.min_face} "
+                              "px turned less than about 60 degrees")
     summary = {"frames": index, "frames_with_face": found, "detections": tracker.detections,
                "video": video_path, "params": params_path}
     texture = textures.result() if textures is not None else None
