@@ -10,6 +10,7 @@ from tfface.data.augment import augment
 from tfface.data.folder import load_folder, read_pts, write_pts
 from tfface.faces.align import default_template
 from tfface.data.records import make_example, records_dataset, shard_path, write_shard
+from tfface.errors import TfFaceError
 from tests.conftest import shared_path
 
 
@@ -81,6 +82,21 @@ def test_pts_files_count_pixels_from_one(tmp_path):
     write_pts(str(tmp_path / "again.pts"), points)
     assert (tmp_path / "again.pts").read_text().splitlines()[3] == "1.000 1.250"
     np.testing.assert_allclose(read_pts(str(tmp_path / "again.pts")), points, atol=1e-3)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"garbage", "no { ... } block of points"),
+    (b"version: 1\n{\n1 2\n3 4 5\n}\n", "point 2 is '3 4 5', not 'x y'"),
+    (b"version: 1\n{\n1 x\n}\n", "point 1 is '1 x', not 'x y'"),
+    (b"version: 1\n{\n1 2\n}\n", "1 points, expected 68"),
+    (b"\xff\xfe\x00", "not a text file"),
+])
+def test_bad_pts_files_are_named_with_what_is_wrong(tmp_path, content, message):
+    path = tmp_path / "face.pts"
+    path.write_bytes(content)
+    with pytest.raises(TfFaceError) as error:
+        read_pts(str(path))
+    assert str(error.value).startswith(f"{path}: {message}")
 
 
 def test_photo_folder_with_pts_gives_aligned_crops():

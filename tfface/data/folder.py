@@ -20,16 +20,35 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".webp")
 def read_pts(path: str) -> np.ndarray:
     """iBUG ``.pts`` -> ``[68, 2]`` pixel coordinates, 0-based (pixel centres
     at integers; the files count from :data:`PTS_ORIGIN`)."""
+    hint = "68 lines 'x y' between { and }, after 'version: 1' and 'n_points: 68'"
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
-        body = text[text.index("{") + 1:text.index("}")]
-        points = np.array([[float(v) for v in line.split()] for line in body.strip().splitlines()])
-    except (OSError, ValueError) as error:
-        raise TfFaceError(f"{path}: not a readable iBUG .pts file ({error})") from None
-    if points.shape != (68, 2):
-        raise TfFaceError(f"{path}: {points.shape[0]} points, expected 68")
+    except OSError as error:
+        raise TfFaceError(f"{path}: cannot read this .pts file ({error.strerror})") from None
+    except UnicodeDecodeError:
+        raise TfFaceError(f"{path}: not a text file; an iBUG .pts file holds {hint}") from None
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end < start:
+        raise TfFaceError(f"{path}: no {{ ... }} block of points; an iBUG .pts file holds {hint}")
+    rows = [line.split() for line in text[start + 1:end].splitlines() if line.strip()]
+    try:
+        points = np.array([[float(x), float(y)] for x, y in rows], np.float64).reshape(-1, 2)
+    except ValueError:
+        bad = next(i for i, row in enumerate(rows) if len(row) != 2 or not _numbers(row))
+        raise TfFaceError(f"{path}: point {bad + 1} is {' '.join(rows[bad])!r}, not 'x y'; an "
+                          f"iBUG .pts file holds {hint}") from None
+    if len(points) != 68:
+        raise TfFaceError(f"{path}: {len(points)} points, expected 68")
     return points - PTS_ORIGIN
+
+
+def _numbers(words) -> bool:
+    try:
+        [float(word) for word in words]
+    except ValueError:
+        return False
+    return True
 
 
 def write_pts(path: str, landmarks: np.ndarray) -> None:
