@@ -427,7 +427,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="encoder for --morphable-model (default: the model's shipped one)")
     demo.add_argument("--out", default="tfface_demo", help="output folder")
     demo.add_argument("--count", type=int_at_least(1), default=6, help="number of faces")
-    demo.add_argument("--size", type=int_at_least(MIN_IMAGE_SIZE), default=256, help="image size in pixels")
+    demo.add_argument("--size", type=int_at_least(MIN_IMAGE_SIZE), default=256,
+                      help="image size in pixels")
     demo.add_argument("--fit", type=int_at_least(0), default=0, metavar="N",
                       help="photometric fitting steps per face")
     demo.add_argument("--seed", type=int, default=0, help="random seed of the synthetic faces")
@@ -463,7 +464,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="folder of <photo>.pts files, or auto: .pts beside the photo when "
                            "present, else the landmarker")
     prep.add_argument("--out", required=True, help="output folder for shards + manifest.json")
-    prep.add_argument("--size", type=int_at_least(MIN_IMAGE_SIZE), default=224, help="crop size in pixels")
+    prep.add_argument("--size", type=int_at_least(MIN_IMAGE_SIZE), default=224,
+                      help="crop size in pixels")
     prep.add_argument("--morphable-model", default="ict",
                       help="the model to train: crops are aligned to its mean face")
     prep.add_argument("--shard-size", type=int_at_least(1), default=64, help="photos per shard")
