@@ -20,7 +20,7 @@ from tfface.encoders import build_encoder
 from tfface.errors import TfFaceError
 from tfface.layers import Renderer
 from tfface.autoencoder import FaceAutoencoder
-from tfface.training import build_model
+from tfface.training import build_model, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -190,6 +190,20 @@ def test_bad_config_values_are_named_before_training(override, message):
     with pytest.raises(TfFaceError) as error:
         load_config(os.path.join(ROOT, "configs", "quickstart_cpu.yaml"), [override])
     assert message in str(error.value) and "quickstart_cpu.yaml" in str(error.value)
+
+
+def test_a_run_that_fails_before_training_leaves_no_output_folder(tmp_path):
+    out = tmp_path / "run"
+    config = load_config(os.path.join(ROOT, "configs", "quickstart_cpu.yaml"),
+                         ["data.source=folder", f"data.path={tmp_path / 'no-photos'}",
+                          f"output_dir={out}", "model.input_size=32"])
+    with pytest.raises(TfFaceError, match="no images with .pts annotations"):
+        train(config, verbose=False)
+    assert not out.exists()
+    out.mkdir()  # a folder the user made stays, empty
+    with pytest.raises(TfFaceError):
+        train(config, verbose=False)
+    assert out.is_dir() and not os.listdir(out)
 
 
 def test_an_override_of_one_regularization_group_keeps_the_others():

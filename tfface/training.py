@@ -23,7 +23,7 @@ from tfface.face_loss import FaceLoss, save_encoder
 from tfface.faces.align import mean_face_template
 from tfface.fitting.landmarks import LandmarkFitter
 from tfface.errors import TfFaceError
-from tfface.io_utils import claim_output_folder, write_json_atomic
+from tfface.io_utils import output_folder_for, write_json_atomic
 from tfface.layers.renderer import Renderer
 from tfface.autoencoder import FaceAutoencoder
 from tfface.morphable import load_model
@@ -133,9 +133,16 @@ def train(config: Dict[str, Any], verbose: bool = True,
     """Run (or resume) training; returns the last logged loss terms.
 
     ``output_dir`` must be new, empty or a previous training output (then
-    training resumes); any other folder is refused unless ``overwrite``."""
-    out_dir = claim_output_folder(config["output_dir"], "train", overwrite)
-    write_json_atomic(os.path.join(out_dir, "config.json"), config)
+    training resumes); any other folder is refused unless ``overwrite``. A
+    run that fails before it writes anything (no data at ``data.path``,
+    unreadable backbone weights) leaves no ``output_dir`` behind."""
+    with output_folder_for(config["output_dir"], "train", overwrite) as out_dir:
+        return _train_into(out_dir, config, verbose)
+
+
+def _train_into(out_dir: str, config: Dict[str, Any], verbose: bool) -> Dict[str, float]:
+    """:func:`train` in the claimed ``out_dir``: its config, checkpoints,
+    TensorBoard logs and, at the end, ``encoder.keras``."""
     strategy = make_strategy(config["strategy"])
     with strategy.scope():
         model = build_model(config)
@@ -152,6 +159,7 @@ def train(config: Dict[str, Any], verbose: bool = True,
     dataset = build_dataset(config, model.renderer).skip(int(step.numpy()))
     preview = Batch(*(None if part is None else part[:4]
                       for part in unpack_batch(next(iter(dataset.take(1))))))
+    write_json_atomic(os.path.join(out_dir, "config.json"), config)  # the run has started
     iterator = iter(strategy.experimental_distribute_dataset(dataset))
     model.make_train_function()
     train_function = model.train_function
