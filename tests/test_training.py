@@ -206,6 +206,33 @@ def test_a_run_that_fails_before_training_leaves_no_output_folder(tmp_path):
     assert out.is_dir() and not os.listdir(out)
 
 
+@pytest.mark.parametrize("damage", ["junk", "corrupted"])
+def test_unreadable_shards_are_named_before_training(tmp_path, damage):
+    from tfface.data.records import make_example, shard_path, write_shard
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    path = shard_path(str(shards), 0)
+    if damage == "junk":
+        with open(path, "wb") as handle:
+            handle.write(b"junk\n")
+    else:
+        rng = np.random.default_rng(0)
+        write_shard(path, [make_example(rng.integers(0, 255, (32, 32, 3), np.uint8),
+                                        rng.uniform(0, 32, (68, 2))) for _ in range(4)])
+        data = bytearray(open(path, "rb").read())
+        data[len(data) // 2:len(data) // 2 + 64] = bytes(64)
+        with open(path, "wb") as handle:
+            handle.write(bytes(data))
+    out = tmp_path / "run"
+    config = load_config(os.path.join(ROOT, "configs", "quickstart_cpu.yaml"),
+                         ["data.source=tfrecord", f"data.path={shards}", f"output_dir={out}",
+                          "model.input_size=32", "data.batch_size=2"])
+    with pytest.raises(TfFaceError) as error:
+        train(config, verbose=False)
+    assert str(error.value).startswith(f"{shards}: no training batch could be read (")
+    assert "{{" not in str(error.value) and not out.exists()
+
+
 def test_an_override_of_one_regularization_group_keeps_the_others():
     recipe = os.path.join(ROOT, "configs", "mobilenet_v3_192.yaml")
     weights = load_config(recipe, ["losses.regularization.identity=0.5"])["losses"][

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 from typing import Any, Dict, Optional
 
@@ -158,7 +159,7 @@ def _train_into(out_dir: str, config: Dict[str, Any], verbose: bool) -> Dict[str
     total = int(schedule["steps"])
     dataset = build_dataset(config, model.renderer).skip(int(step.numpy()))
     preview = Batch(*(None if part is None else part[:4]
-                      for part in unpack_batch(next(iter(dataset.take(1))))))
+                      for part in unpack_batch(_first_batch(dataset, config))))
     write_json_atomic(os.path.join(out_dir, "config.json"), config)  # the run has started
     iterator = iter(strategy.experimental_distribute_dataset(dataset))
     model.make_train_function()
@@ -196,6 +197,18 @@ def _train_into(out_dir: str, config: Dict[str, Any], verbose: bool) -> Dict[str
     if int(step.numpy()) >= total:
         save_encoder(model.encoder, os.path.join(out_dir, "encoder.keras"), model.face_loss)
     return logs
+
+
+def _first_batch(dataset: tf.data.Dataset, config: Dict[str, Any]):
+    """The first batch of ``dataset``, or a one-line :class:`TfFaceError`
+    naming ``data.path`` when its files yield none (empty or corrupt shards)."""
+    try:
+        return next(iter(dataset.take(1)))
+    except (StopIteration, tf.errors.DataLossError, tf.errors.InvalidArgumentError) as error:
+        detail = "no examples" if isinstance(error, StopIteration) else re.sub(
+            r"\{\{.*?\}\}\s*|\s*\[Op:.*$", "", error.message.strip().splitlines()[0])
+        raise TfFaceError(f"{config['data']['path']}: no training batch could be read "
+                          f"({detail}); re-create the shards with `tfface prepare`") from None
 
 
 def encoder_from_run(run_dir: str):
