@@ -135,8 +135,9 @@ def train(config: Dict[str, Any], verbose: bool = True,
 
     ``output_dir`` must be new, empty or a previous training output (then
     training resumes); any other folder is refused unless ``overwrite``. A
-    run that fails before it writes anything (no data at ``data.path``,
-    unreadable backbone weights) leaves no ``output_dir`` behind."""
+    run that fails before it writes anything (no data at ``data.path``, empty
+    or corrupt shards, unreadable backbone weights) leaves no ``output_dir``
+    behind."""
     with output_folder_for(config["output_dir"], "train", overwrite) as out_dir:
         return _train_into(out_dir, config, verbose)
 
