@@ -170,7 +170,7 @@ def _crop_from_contract(photo: np.ndarray, points: np.ndarray, size: int, alignm
     linear = s * np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
     matrix = np.c_[linear, q.mean(0) - linear @ points.mean(0)]
     k = int(min(8, np.ceil(1 / s))) if s < 1 else 1
-    big = np.r_[matrix * k, [[0, 0, 1]]][:2]
+    big = matrix * k
     big[:, 2] += (k - 1) / 2  # pixel centres at integers on the k-times larger grid
     crop = cv2.warpAffine(photo, big, (size * k, size * k), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_REPLICATE)

@@ -175,10 +175,8 @@ def _detected_landmarks(reconstructor, photo, path: str, keep_unconfirmed: bool 
         name = reconstructor.landmarker_name
         return ([f.landmarks for f in usable],
                 [name if f.problem is None else f"{name}, unconfirmed" for f in usable])
-    face = f"face of at least {reconstructor.landmarker.min_face} px"
-    face = f"frontal {face}" if reconstructor.landmarker_name == "dlib" else \
-        f"{face} turned less than about 60 degrees"
-    advice = f"use a photo with a {face}, or put 68 landmarks in a .pts file beside it"
+    advice = (f"use a photo with a {reconstructor.findable_face}, or put 68 landmarks in a .pts "
+              "file beside it")
     if not unused:
         raise TfFaceError(f"{path}: no face found; {advice}")
     raise TfFaceError(f"{path}: no usable face ({_reasons(unused)}); {advice}{hint}")

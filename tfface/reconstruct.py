@@ -149,6 +149,15 @@ class FaceReconstructor:
         return self._landmarker
 
     @property
+    def findable_face(self) -> str:
+        """What a face must be for this landmarker to find it, for error
+        messages: "face of at least 40 px turned less than about 60 degrees"
+        (dlib's: "frontal face of at least 40 px")."""
+        face = f"face of at least {self.landmarker.min_face} px"
+        return f"frontal {face}" if self.landmarker_name == "dlib" else \
+            f"{face} turned less than about 60 degrees"
+
+    @property
     def detector_jaw(self) -> str:
         """The landmark fit's jaw mode for this landmarker's points: MediaPipe's
         68-point map sits on the model's own jaw vertices (``fixed``), dlib's

@@ -118,8 +118,7 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
         capture.release()
         if not found:  # as for a photo: an error, and neither file is written
             raise TfFaceError(f"{path}: no face found in any of its {index} frames; use a video "
-                              f"showing a face of at least {reconstructor.landmarker.min_face} "
-                              "px turned less than about 60 degrees")
+                              f"showing a {reconstructor.findable_face}")
     summary = {"frames": index, "frames_with_face": found, "detections": tracker.detections,
                "video": video_path, "params": params_path}
     texture = textures.result() if textures is not None else None

@@ -31,24 +31,17 @@ def read_pts(path: str) -> np.ndarray:
     start, end = text.find("{"), text.rfind("}")
     if start < 0 or end < start:
         raise TfFaceError(f"{path}: no {{ ... }} block of points; an iBUG .pts file holds {hint}")
-    rows = [line.split() for line in text[start + 1:end].splitlines() if line.strip()]
-    try:
-        points = np.array([[float(x), float(y)] for x, y in rows], np.float64).reshape(-1, 2)
-    except ValueError:
-        bad = next(i for i, row in enumerate(rows) if len(row) != 2 or not _numbers(row))
-        raise TfFaceError(f"{path}: point {bad + 1} is {' '.join(rows[bad])!r}, not 'x y'; an "
-                          f"iBUG .pts file holds {hint}") from None
+    points = []
+    for line in (line for line in text[start + 1:end].splitlines() if line.strip()):
+        try:
+            x, y = (float(word) for word in line.split())
+        except ValueError:
+            raise TfFaceError(f"{path}: point {len(points) + 1} is {line.strip()!r}, not 'x y'; "
+                              f"an iBUG .pts file holds {hint}") from None
+        points.append((x, y))
     if len(points) != 68:
         raise TfFaceError(f"{path}: {len(points)} points, expected 68")
-    return points - PTS_ORIGIN
-
-
-def _numbers(words) -> bool:
-    try:
-        [float(word) for word in words]
-    except ValueError:
-        return False
-    return True
+    return np.array(points, np.float64) - PTS_ORIGIN
 
 
 def write_pts(path: str, landmarks: np.ndarray) -> None:

@@ -379,7 +379,6 @@ class LandmarkFitter:
         step[s["expression"].start + self.expressions] = delta[6 + n_id:]
         return step
 
-
     @staticmethod
     def _bounded_solve(hessian: np.ndarray, gradient: np.ndarray, free: np.ndarray,
                        lower: np.ndarray, upper: np.ndarray,
