@@ -121,10 +121,11 @@ def run(args) -> dict:
         start = time.perf_counter()
         if landmarker is not None:
             found = landmarker.face_in_box(photo, landmark_box(item["box"]))
-            points = found.landmarks
+            points, blendshapes = found.landmarks, found.blendshapes
             usable.append(found.problem is None)
         else:
             points = item["reannotated" if args.landmarks == "reannotated" else "pts"]
+            blendshapes = None
             usable.append(True)
         rows["input landmarks"]["ms"].append(1e3 * (time.perf_counter() - start))
         record_landmarks("input landmarks", points, item)
@@ -133,7 +134,8 @@ def run(args) -> dict:
         faces = {"encoder": face}
         rows["encoder"]["ms"].append(1e3 * (time.perf_counter() - start))
         start = time.perf_counter()
-        fit = fitter.fit(face.aligned.landmarks, face.params, jaw=jaw, confidence=confidence)
+        fit = fitter.fit(face.aligned.landmarks, face.params, jaw=jaw, confidence=confidence,
+                         blendshapes=blendshapes)
         rows["landmark fit"]["ms"].append(1e3 * (time.perf_counter() - start))
         faces["landmark fit"] = reconstructor.describe(fit.params, face.aligned, points,
                                                        landmark_vertices=fit.vertex_ids)

@@ -68,6 +68,7 @@ def test_the_graph_is_read():
     ("tfface.fitting", "tfface.autoencoder"),   # fitting uses FaceLoss, not the training model
     ("tfface.fitting", "tfface.training"),
     ("tfface.fitting", "tfface.faces"),         # the fit needs landmarks, not a landmarker
+    ("tfface.arkit", "tfface.faces"),           # names only: no landmarker either
     ("tfface.config", "tfface.faces"),          # recipes validate before OpenCV loads
     ("tfface.morphable", "tfface.layers"),      # models are data
     ("tfface.layers", "tfface.faces"),

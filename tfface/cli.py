@@ -154,11 +154,11 @@ def _reasons(problems) -> str:
     return "; ".join(f"{problem}: {PROBLEMS[problem]}" for problem in sorted(set(problems)))
 
 
-def _detected_landmarks(reconstructor, photo, path: str, keep_unconfirmed: bool = False,
-                        notes: Optional[List[str]] = None
-                        ) -> Tuple[List[np.ndarray], List[str]]:
-    """The 68 landmarks ``[68, 2]`` of every usable face the landmarker finds
-    in ``photo`` and where each came from; a face the mesh does not confirm
+def _detected_faces(reconstructor, photo, path: str, keep_unconfirmed: bool = False,
+                    notes: Optional[List[str]] = None) -> Tuple[List, List[str]]:
+    """Every usable face the landmarker finds in ``photo`` (its
+    :class:`tfface.faces.landmarks.DetectedFace`) and where each one's
+    landmarks came from; a face the mesh does not confirm
     (``face_unconfirmed``: mostly profiles) counts with ``keep_unconfirmed``.
     Detections not used beside usable ones: a line appended to ``notes``.
     None usable: a one-line error naming why, from the same detections."""
@@ -173,8 +173,7 @@ def _detected_landmarks(reconstructor, photo, path: str, keep_unconfirmed: bool 
             notes.append(f"{path}: {len(unused)} more detection(s) not used "
                          f"({_reasons(unused)}){hint}")
         name = reconstructor.landmarker_name
-        return ([f.landmarks for f in usable],
-                [name if f.problem is None else f"{name}, unconfirmed" for f in usable])
+        return usable, [name if f.problem is None else f"{name}, unconfirmed" for f in usable]
     advice = (f"use a photo with a {reconstructor.findable_face}, or put 68 landmarks in a .pts "
               "file beside it")
     if not unused:
@@ -189,15 +188,15 @@ def _reconstruct_photo(reconstructor, path: str, out: str, formats, fit_steps: i
     from tfface.faces import read_image
     from tfface.outputs import write_reconstruction
     photo = read_image(path)
-    landmarks = _photo_landmarks(path)
+    landmarks, blendshapes = _photo_landmarks(path), None
     detected = landmarks is None
     if detected:
-        landmarks, sources = _detected_landmarks(reconstructor, photo, path, keep_unconfirmed,
-                                                 notes)
+        found, sources = _detected_faces(reconstructor, photo, path, keep_unconfirmed, notes)
+        landmarks, blendshapes = [f.landmarks for f in found], [f.blendshapes for f in found]
     else:
         sources = [".pts file"]
     faces = reconstructor.reconstruct(photo, landmarks, fit_steps=fit_steps, jaw=jaw,
-                                      detected=detected)
+                                      detected=detected, blendshapes=blendshapes)
     for face, source in zip(faces, sources):
         face.landmark_source = source
     stem = os.path.splitext(os.path.basename(path))[0]

@@ -12,13 +12,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
 from tfface.errors import ModelFileError, TfFaceError
 from tfface.face_loss import encoder_loss
 from tfface.faces.align import LEVEL_BEYOND_DEGREES, AlignedFace, align_face, mean_face_template
+from tfface.faces.landmarks import DetectedFace
 from tfface.fitting.landmarks import LandmarkFitter
 from tfface.landmark_sources import DEFAULT_JAW
 from tfface.params import ROTATION_ORDER
@@ -174,17 +175,23 @@ class FaceReconstructor:
         from tfface.faces.mesh_map import POINT_CONFIDENCE
         return POINT_CONFIDENCE
 
-    def find_landmarks(self, image_rgb: np.ndarray) -> List[np.ndarray]:
-        """68 landmarks ``[68, 2]`` of every usable face the detector finds."""
-        return [f.landmarks for f in self.landmarker(image_rgb) if f.problem is None]
+    def find_faces(self, image_rgb: np.ndarray) -> List[DetectedFace]:
+        """Every usable face the landmarker finds (68 landmarks, and with
+        MediaPipe's the mesh and blendshape scores)."""
+        return [f for f in self.landmarker(image_rgb) if f.problem is None]
 
     def reconstruct(self, image_rgb: np.ndarray,
                     landmarks: Optional[Sequence[np.ndarray]] = None,
                     fit_steps: int = 0, landmark_fit: bool = True,
                     jaw: Optional[str] = None,
-                    detected: Optional[bool] = None) -> List[FaceReconstruction]:
+                    detected: Optional[bool] = None,
+                    blendshapes: Optional[Sequence[Optional[Mapping[str, float]]]] = None
+                    ) -> List[FaceReconstruction]:
         """Faces in a uint8 RGB photo ``[H, W, 3]``; ``landmarks``: a list of
-        ``[68, 2]`` (photo pixels), else the detector finds them. Empty when
+        ``[68, 2]`` (photo pixels), else the detector finds them (and, with
+        MediaPipe's, each face's ``blendshapes``: ARKit-named scores, which
+        give the landmark fit the expressions 68 points cannot see; None per
+        face or for all: those keep the encoder's values). Empty when
         no face is found. The encoder's output is refined by the landmark fit
         (``landmark_fit``; ``jaw``: what the jaw points mark,
         :data:`tfface.landmark_sources.JAW_MODES`), then, with
@@ -199,7 +206,8 @@ class FaceReconstructor:
             jaw = self.detector_jaw if detected else DEFAULT_JAW["pts"]
         confidence = self.detector_confidence if detected else None
         if landmarks is None:
-            landmarks = self.find_landmarks(image_rgb)
+            found = self.find_faces(image_rgb)
+            landmarks, blendshapes = [f.landmarks for f in found], [f.blendshapes for f in found]
         if not len(landmarks):
             return []
         aligned = [align_face(image_rgb, np.asarray(lm, np.float64), self.size, self.template,
@@ -208,8 +216,9 @@ class FaceReconstructor:
         params = self.encoder.predict(crops)
         vertex_ids = [None] * len(aligned)
         if landmark_fit:
-            fits = [self.landmark_fitter.fit(a.landmarks, p, jaw=jaw, confidence=confidence)
-                    for p, a in zip(params, aligned)]
+            fits = [self.landmark_fitter.fit(a.landmarks, p, jaw=jaw, confidence=confidence,
+                                             blendshapes=scores)
+                    for p, a, scores in zip(params, aligned, blendshapes or [None] * len(aligned))]
             params = np.stack([f.params for f in fits])
             vertex_ids = [f.vertex_ids for f in fits]
         fit = None

@@ -89,9 +89,10 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
         index = 0
         while ok:
             rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-            landmarks = tracker(rgb)
-            faces = reconstructor.reconstruct(rgb, landmarks, fit_steps=fit_steps,
-                                              detected=True)
+            tracked = tracker(rgb)
+            faces = reconstructor.reconstruct(rgb, [f.landmarks for f in tracked],
+                                              fit_steps=fit_steps, detected=True,
+                                              blendshapes=[f.blendshapes for f in tracked])
             record = {"frame": index, "time": index / fps, "face": None}
             if faces:
                 found += 1
@@ -130,7 +131,7 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
 
 
 class _FaceTrack:
-    """One face followed through a video: ``track(frame)`` -> ``[[68, 2]]`` or ``[]``."""
+    """One face followed through a video: ``track(frame)`` -> ``[DetectedFace]`` or ``[]``."""
 
     def __init__(self, landmarker, tracking: bool) -> None:
         self.landmarker = landmarker
@@ -138,12 +139,12 @@ class _FaceTrack:
         self.last = None
         self.detections = 0
 
-    def __call__(self, rgb: np.ndarray) -> List[np.ndarray]:
+    def __call__(self, rgb: np.ndarray) -> List:
         if self.tracking and self.last is not None:
             self.last = self.landmarker.track(rgb, self.last)
             if self.last is not None:
-                return [self.last.landmarks]
+                return [self.last]
         self.detections += 1
         usable = [f for f in self.landmarker(rgb) if f.problem is None]
         self.last = usable[0] if usable and self.tracking else None
-        return [usable[0].landmarks] if usable else []
+        return usable[:1]

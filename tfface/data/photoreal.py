@@ -10,7 +10,7 @@ noise and JPEG artefacts. Each image draws its own settings from ``rng``.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 import cv2
 import numpy as np
@@ -85,18 +85,22 @@ def photographic(images: np.ndarray, masks: np.ndarray, rng: np.random.Generator
 
 
 def eyes_and_mouth(background: np.ndarray, landmarks: np.ndarray,
-                   rng: np.random.Generator) -> np.ndarray:
+                   rng: np.random.Generator,
+                   gaze: Optional[Sequence[float]] = None) -> np.ndarray:
     """``background`` ``[H, W, 3]`` (0..1) with two eyes and a mouth interior
     painted where a face with iBUG ``landmarks`` ``[68, 2]`` has them, to be
     composited *behind* the render: the morphable mesh has openings there,
     through which a real face shows sclera and iris or a dark mouth with
     teeth, not the scene behind the head. Iris about 0.4 of the eye-corner
-    distance across, with a random gaze and colour; mouth dark red, with an
+    distance across, with a random colour and gaze (``gaze``: the iris
+    centre's offset from the eye's, x right and y down in eye widths
+    (corner to corner); random in +-0.15 x +-0.075 when None); mouth dark red, with an
     upper row of teeth on half of the faces."""
     out = background.copy()
     shade = rng.uniform(0.45, 1.0)
     iris_colour = rng.uniform([0.05, 0.03, 0.02], [0.45, 0.4, 0.45])
-    gaze = rng.uniform(-0.15, 0.15, 2) * [1.0, 0.5]
+    random_gaze = rng.uniform(-0.15, 0.15, 2) * [1.0, 0.5]  # drawn either way: same stream
+    gaze = random_gaze if gaze is None else np.asarray(gaze, np.float64)
     for corners, lids in (((36, 39), range(36, 42)), ((42, 45), range(42, 48))):
         a, b = landmarks[corners[0]], landmarks[corners[1]]
         width = float(np.linalg.norm(b - a))

@@ -18,12 +18,13 @@ in a given box, flagged as a detection would be) and
 from __future__ import annotations
 
 import dataclasses
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import cv2
 import numpy as np
 
 from tfface.errors import TfFaceError
+from tfface.faces.blendshapes import FaceBlendshapes
 from tfface.faces.mediapipe import (FINE_MIN_PRESENCE, BlazeFaceDetector, FaceMesh,
                                     eye_aligned_crop, mesh_crop, overlaps)
 from tfface.faces.mesh_map import ibug68
@@ -53,6 +54,9 @@ class DetectedFace:
     problem: Optional[str] = None
     mesh: Optional[np.ndarray] = None
     """MediaPipe's 478 points ``[478, 3]`` when that landmarker found the face."""
+    blendshapes: Optional[Dict[str, float]] = None
+    """MediaPipe's 52 ARKit-named blendshape scores (0..1) of ``mesh``
+    (:mod:`tfface.faces.blendshapes`) when that landmarker found the face."""
 
 
 def make_landmarker(name: str = "mediapipe", threads: Optional[int] = None,
@@ -107,6 +111,7 @@ class MediaPipeLandmarker(Landmarker):
     def __init__(self, min_face: int = 40, max_outside: float = 0.1,
                  min_presence: float = 0.5, threads: Optional[int] = None) -> None:
         self.detector, self.mesh = BlazeFaceDetector(threads=threads), FaceMesh(threads)
+        self.blendshapes = FaceBlendshapes(threads)
         self.min_face, self.max_outside, self.min_presence = min_face, max_outside, min_presence
 
     def __call__(self, image_rgb: np.ndarray) -> List[DetectedFace]:
@@ -173,8 +178,15 @@ class MediaPipeLandmarker(Landmarker):
             first, presence = self.mesh(image_rgb, crop)
             points, second = self.mesh.averaged(image_rgb, mesh_crop(first))
             if max(presence, second) >= min_presence:
-                return _mesh_face(points, score)
-        return _mesh_face(points, score, "face_unconfirmed")
+                return self._mesh_face(points, score)
+        return self._mesh_face(points, score, "face_unconfirmed")
+
+    def _mesh_face(self, points: np.ndarray, score: float,
+                   problem: Optional[str] = None) -> DetectedFace:
+        """A :class:`DetectedFace` of mesh ``points`` ``[478, 3]``, with its blendshapes."""
+        box = np.concatenate([points[:, :2].min(0), points[:, :2].max(0)])
+        return DetectedFace(box, ibug68(points), score, problem, mesh=points,
+                            blendshapes=self.blendshapes(points))
 
 
 def distinct_faces(faces: List[DetectedFace]) -> List[DetectedFace]:
@@ -191,11 +203,6 @@ def distinct_faces(faces: List[DetectedFace]) -> List[DetectedFace]:
             kept.append(face)
     return sorted(kept, key=lambda f: -f.score)
 
-
-def _mesh_face(points: np.ndarray, score: float, problem: Optional[str] = None) -> DetectedFace:
-    """A :class:`DetectedFace` of mesh ``points`` ``[478, 3]``."""
-    box = np.concatenate([points[:, :2].min(0), points[:, :2].max(0)])
-    return DetectedFace(box, ibug68(points), score, problem, mesh=points)
 
 
 class FaceLandmarker(Landmarker):

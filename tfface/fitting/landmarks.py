@@ -30,7 +30,9 @@ alternation (pitch trades against identity; alternating converges slowly):
   weights, renormalised so that the landmark term keeps its total weight;
 * the expressions fitted are those 68 points can see
   (:func:`landmark_expressions`): gaze, cheek puff/squint and nose sneer
-  move no landmark reliably, and fitted freely they soak up shape error.
+  move no landmark reliably, and fitted freely they soak up shape error;
+  they keep their initial values or take a landmarker's ARKit blendshape
+  scores (MediaPipe's).
 
 Everything is numpy on the 68 landmark vertices: a few ms per face.
 """
@@ -39,12 +41,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Optional, Sequence, Tuple
+from typing import Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import trimesh
 
 from tfface.face_loss import FaceLoss
+from tfface.arkit import model_blendshape_weights
 from tfface.landmark_sources import JAW_MODES
 from tfface.morphable.model import NUM_LANDMARKS, MorphableModel
 from tfface.params import FaceParams
@@ -142,7 +145,8 @@ class LandmarkFitter:
         trained with (its landmark weight, per-point weights and identity /
         expression regularization); default the shipped encoder's.
       expressions: expression indices to fit (default
-        :func:`landmark_expressions`); the others keep their initial value.
+        :func:`landmark_expressions`); the others keep their initial value,
+        or take a landmarker's blendshape scores (:meth:`fit`).
       bounded: keep expressions in [0, 1] (default: when the model names its
         expressions, i.e. blendshapes).
       sparsity: weight of the L1 prior ``sum(expression)`` on bounded
@@ -244,15 +248,19 @@ class LandmarkFitter:
 
     # --------------------------------------------------------------- solve
     def fit(self, target: np.ndarray, init: Optional[np.ndarray] = None, jaw: str = "contour",
-            iterations: int = 12, confidence: Optional[np.ndarray] = None) -> LandmarkFit:
+            iterations: int = 12, confidence: Optional[np.ndarray] = None,
+            blendshapes: Optional[Mapping[str, float]] = None) -> LandmarkFit:
         """Fit ``target`` ``[68, 2]`` (pixels of :attr:`camera`); ``init``
         ``[P]`` (e.g. the encoder's output; default the mean face, frontal);
         ``confidence`` ``[68]``: the landmarker's per-point trust (None: all
         1); with it the head pose is fitted with the points so weighted, then
         the shape, scale and position once more with every point alike and
-        the pose held. Albedo, light and z translation keep their initial
-        values. ``loss_before`` / ``loss_after``: the training objective
-        (every point alike)."""
+        the pose held. ``blendshapes``: ARKit-named scores of the face
+        (MediaPipe's, :class:`tfface.faces.blendshapes.FaceBlendshapes`); the
+        expressions not fitted (gaze, cheek puff / squint, nose sneer) take
+        them before the solve. Albedo, light and z translation keep their
+        initial values. ``loss_before`` / ``loss_after``: the training
+        objective (every point alike)."""
         if jaw not in JAW_MODES:
             raise ValueError(f"jaw must be one of {JAW_MODES}, got {jaw!r}")
         target = np.asarray(target, np.float64)
@@ -260,6 +268,8 @@ class LandmarkFitter:
             raise ValueError(f"target: shape {target.shape}, expected [68, 2]")
         params = self._clip(self.layout.zeros(1)[0].astype(np.float64) if init is None else
                             np.array(init, np.float64))
+        if blendshapes is not None:
+            params = self._with_scores(params, blendshapes)
 
         before = self.loss(params, target, self._vertex_ids(params, jaw))
         params, done = self._solve(params, target, jaw, iterations, self.weights(confidence))
@@ -282,6 +292,17 @@ class LandmarkFitter:
         if jaw not in JAW_MODES:
             raise ValueError(f"jaw must be one of {JAW_MODES}, got {jaw!r}")
         return self._vertex_ids(None, jaw)
+
+    def _with_scores(self, params: np.ndarray, scores: Mapping[str, float]) -> np.ndarray:
+        """``params`` ``[P]`` with the expressions not fitted set from ARKit-named ``scores``."""
+        names = self.model.expression_names
+        weights = model_blendshape_weights(scores, names)
+        expression = self.layout.slices["expression"].start
+        params = params.copy()
+        for i in np.setdiff1d(np.arange(self.model.num_expression), self.expressions):
+            if names[i] in weights:
+                params[expression + i] = weights[names[i]]
+        return self._clip(params)
 
     def _vertex_ids(self, params: Optional[np.ndarray], jaw: str) -> np.ndarray:
         if jaw == "contour":
