@@ -1,6 +1,7 @@
 """Training: loss decrease, replica equivalence, resume after SIGKILL, config errors."""
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -231,6 +232,41 @@ def test_unreadable_shards_are_named_before_training(tmp_path, damage):
         train(config, verbose=False)
     assert str(error.value).startswith(f"{shards}: no training batch could be read (")
     assert "{{" not in str(error.value) and not out.exists()
+
+
+def test_a_record_corrupted_mid_run_stops_with_one_line_and_a_checkpoint(tmp_path):
+    """Past the first batch: the shuffle buffer (2048) holds the records
+    before the damaged one, so training starts and meets it a few steps in."""
+    from tfface.data.records import make_example, shard_path, write_shard
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    path = shard_path(str(shards), 0)
+    rng = np.random.default_rng(0)
+    example = make_example(rng.integers(0, 255, (32, 32, 3), np.uint8),
+                           rng.uniform(0, 32, (68, 2)))
+    write_shard(path, [example] * 2080)
+    data = bytearray(open(path, "rb").read())
+    record = len(example) + 16  # length, its CRC, the example, its CRC
+    data[2070 * record + 20:2070 * record + 84] = bytes(64)
+    with open(path, "wb") as handle:
+        handle.write(bytes(data))
+    out = tmp_path / "run"
+    config = load_config(os.path.join(ROOT, "configs", "quickstart_cpu.yaml"),
+                         ["data.source=tfrecord", f"data.path={shards}", f"output_dir={out}",
+                          "model.input_size=32", "data.batch_size=2", "data.augment=false",
+                          "schedule.steps=100", "schedule.checkpoint_every=1000"])
+    with pytest.raises(TfFaceError) as error:
+        train(config, verbose=False)
+    message = str(error.value)
+    match = re.fullmatch(rf"{re.escape(str(shards))}: a training record could not be read at "
+                         r"step (\d+) \(.+\); checkpoint saved at step (\d+): re-create the "
+                         r"shards with `tfface prepare` and re-run the same command to resume",
+                         message)
+    assert match and "{{" not in message, message
+    failed, saved = int(match.group(1)), int(match.group(2))
+    assert failed == saved + 1 and saved >= 1
+    assert tf.train.latest_checkpoint(str(out / "checkpoints")).endswith(f"ckpt-{saved}")
+    assert (out / "config.json").exists()
 
 
 def test_an_override_of_one_regularization_group_keeps_the_others():

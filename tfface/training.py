@@ -172,7 +172,16 @@ def _train_into(out_dir: str, config: Dict[str, Any], verbose: bool) -> Dict[str
     while int(step.numpy()) < total and not stop.requested:
         for tracker in model.metrics:
             tracker.reset_state()
-        logs = {k: float(v) for k, v in train_function(iterator).items()}
+        try:
+            logs = {k: float(v) for k, v in train_function(iterator).items()}
+        except tf.errors.DataLossError as error:  # a record corrupted past the first batch
+            done = int(step.numpy())
+            manager.save(checkpoint_number=done)
+            bar.close()
+            raise TfFaceError(f"{config['data']['path']}: a training record could not be read "
+                              f"at step {done + 1} ({_first_line(error)}); checkpoint saved at "
+                              f"step {done}: re-create the shards with `tfface prepare` and "
+                              "re-run the same command to resume") from None
         step.assign_add(1)
         current = int(step.numpy())
         bar.update(1)
@@ -206,10 +215,14 @@ def _first_batch(dataset: tf.data.Dataset, config: Dict[str, Any]):
     try:
         return next(iter(dataset.take(1)))
     except (StopIteration, tf.errors.DataLossError, tf.errors.InvalidArgumentError) as error:
-        detail = "no examples" if isinstance(error, StopIteration) else re.sub(
-            r"\{\{.*?\}\}\s*|\s*\[Op:.*$", "", error.message.strip().splitlines()[0])
+        detail = "no examples" if isinstance(error, StopIteration) else _first_line(error)
         raise TfFaceError(f"{config['data']['path']}: no training batch could be read "
                           f"({detail}); re-create the shards with `tfface prepare`") from None
+
+
+def _first_line(error: tf.errors.OpError) -> str:
+    """TensorFlow's error message, first line, less its op and node annotations."""
+    return re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:.*$", "", error.message.strip().splitlines()[0])
 
 
 def encoder_from_run(run_dir: str):
