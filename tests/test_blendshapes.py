@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import shared_path
-from tfface.arkit import model_blendshape_weights
+from tfface.arkit import ARKIT_NAMES, arkit_weights, model_blendshape_weights
 from tfface.faces.blendshapes import BLENDSHAPE_NAMES, FaceBlendshapes
 
 GAZE_SIDES = {"image right": ("eyeLookOut_L", "eyeLookIn_R"),
@@ -26,11 +26,29 @@ def test_arkit_names_map_onto_ict_facekit_names_side_by_side():
                        "jawOpen": scores["jawOpen"], "browInnerUp_R": scores["browInnerUp"]}
 
 
+def test_mediapipe_outputs_are_arkits_names_in_its_order():
+    """Indices from MediaPipe's face_blendshapes_graph.cc (kBlendshapeNames)."""
+    assert len(BLENDSHAPE_NAMES) == 52 and BLENDSHAPE_NAMES[0] == "_neutral"
+    for index, name in ((9, "eyeBlinkLeft"), (10, "eyeBlinkRight"), (25, "jawOpen"),
+                        (51, "noseSneerRight")):
+        assert BLENDSHAPE_NAMES[index] == name
+    assert len(ARKIT_NAMES) == 52 and "tongueOut" not in BLENDSHAPE_NAMES
+
+
+def test_model_weights_under_arkits_names():
+    weights = {"eyeBlink_L": 0.25, "eyeBlink_R": 0.5, "cheekPuff_L": 0.2, "cheekPuff_R": 0.6,
+               "jawOpen": 0.75, "custom": 1.0}
+    assert arkit_weights(weights) == pytest.approx(
+        {"cheekPuff": 0.4, "eyeBlinkLeft": 0.25, "eyeBlinkRight": 0.5, "jawOpen": 0.75})
+    assert list(arkit_weights(weights)) == sorted(arkit_weights(weights))
+
+
 def test_every_default_model_blendshape_has_a_mediapipe_score():
     from tfface.morphable import load_model
     names = load_model(None).expression_names
     assert len(names) == 53
     assert set(model_blendshape_weights(dict.fromkeys(BLENDSHAPE_NAMES, 0.5), names)) == set(names)
+    assert set(arkit_weights(dict.fromkeys(names, 0.5))) == set(BLENDSHAPE_NAMES[1:])
 
 
 def test_blendshape_model_refuses_points_that_are_not_a_face_mesh():

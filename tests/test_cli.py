@@ -5,6 +5,7 @@ import sys
 
 import cv2
 import numpy as np
+import pytest
 import trimesh
 
 from tfface.cli import main
@@ -25,6 +26,10 @@ def test_demo_reconstructs_synthetic_photos(tmp_path, capsys):
     doc = json.loads((out / "face0_face0.json").read_text())
     assert set(doc["expressions"]) == set(default_model().expression_names)
     assert "jawOpen" in doc["expressions"]
+    arkit = doc["arkit_blendshapes"]  # ARKit's own names: one cheekPuff, the sides' mean
+    assert len(arkit) == 51 and arkit["eyeBlinkLeft"] == doc["expressions"]["eyeBlink_L"]
+    assert arkit["cheekPuff"] == pytest.approx(
+        (doc["expressions"]["cheekPuff_L"] + doc["expressions"]["cheekPuff_R"]) / 2)
     assert sorted(os.listdir(out)) == sorted(
         ["demo_faces.png", OUTPUT_MARKER] + [f"face{i}{suffix}" for i in range(2) for suffix in
                               (".png", ".pts", "_face0.obj", "_face0.json", "_overlay.png")])

@@ -16,6 +16,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
+from tfface.arkit import arkit_weights
 from tfface.errors import ModelFileError, TfFaceError
 from tfface.face_loss import encoder_loss
 from tfface.faces.align import LEVEL_BEYOND_DEGREES, AlignedFace, align_face, mean_face_template
@@ -41,7 +42,9 @@ class FaceReconstruction:
 
     ``params`` ``[P]`` and ``groups`` (FaceParams groups by name);
     ``expressions``: expression weights by blendshape name (when the model
-    names them, e.g. ARKit names for ICT-FaceKit; ``expression_0..`` else);
+    names them, e.g. ARKit-style names for ICT-FaceKit; ``expression_0..``
+    else; ``params.json`` adds them under ARKit's own names as
+    ``arkit_blendshapes``, :func:`tfface.arkit.arkit_weights`);
     ``vertices`` ``[V, 3]`` posed, in the renderer's camera frame (model
     units; x right, y up, z toward the camera); ``albedo`` and ``colors``
     ``[V, 3]`` (0..1, unlit and lit); ``landmarks2d`` ``[68, 2]`` photo pixels;
@@ -79,6 +82,9 @@ class FaceReconstruction:
                "landmarks3d": self.landmarks3d.tolist(),
                "crop_transform": self.aligned.transform.tolist(),
                "quality": self.quality}
+        arkit = arkit_weights(self.expressions)
+        if arkit:  # a model with ARKit-style blendshapes: ARKit's own names too
+            doc["arkit_blendshapes"] = arkit
         if self.fit is not None:
             doc["fit"] = self.fit
         if self.landmark_source is not None:

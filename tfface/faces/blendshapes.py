@@ -23,6 +23,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
+from tfface.arkit import ARKIT_NAMES
 from tfface.faces.mediapipe import ASSETS, _interpreter
 
 BLENDSHAPE_MODEL = os.path.join(ASSETS, "face_blendshapes.tflite")
@@ -36,19 +37,9 @@ BLENDSHAPE_LANDMARKS = (
     380, 381, 382, 384, 385, 386, 387, 388, 389, 390, 397, 398, 400, 402, 405, 409, 415, 454,
     466, 468, 469, 470, 471, 472, 473, 474, 475, 476, 477)
 """The mesh points ``[146]`` the model reads, in its order."""
-BLENDSHAPE_NAMES = (
-    "_neutral", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft",
-    "browOuterUpRight", "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "eyeBlinkLeft",
-    "eyeBlinkRight", "eyeLookDownLeft", "eyeLookDownRight", "eyeLookInLeft", "eyeLookInRight",
-    "eyeLookOutLeft", "eyeLookOutRight", "eyeLookUpLeft", "eyeLookUpRight", "eyeSquintLeft",
-    "eyeSquintRight", "eyeWideLeft", "eyeWideRight", "jawForward", "jawLeft", "jawOpen",
-    "jawRight", "mouthClose", "mouthDimpleLeft", "mouthDimpleRight", "mouthFrownLeft",
-    "mouthFrownRight", "mouthFunnel", "mouthLeft", "mouthLowerDownLeft", "mouthLowerDownRight",
-    "mouthPressLeft", "mouthPressRight", "mouthPucker", "mouthRight", "mouthRollLower",
-    "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "mouthSmileLeft", "mouthSmileRight",
-    "mouthStretchLeft", "mouthStretchRight", "mouthUpperUpLeft", "mouthUpperUpRight",
-    "noseSneerLeft", "noseSneerRight")
-"""The model's outputs ``[52]``, in order (``kBlendshapeNames``)."""
+BLENDSHAPE_NAMES = ("_neutral",) + tuple(n for n in ARKIT_NAMES if n != "tongueOut")
+"""The model's outputs ``[52]``, in order (``kBlendshapeNames``: ARKit's
+alphabetical order, less ``tongueOut``)."""
 
 
 class FaceBlendshapes:
