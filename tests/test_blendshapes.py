@@ -88,19 +88,34 @@ def test_reconstruction_takes_the_gaze_it_sees_from_mediapipe(reconstructor, sid
         assert face.expressions[name] < 0.05, (name, face.expressions[name])
 
 
-def test_landmark_fit_takes_only_the_expressions_it_cannot_see_from_scores(reconstructor):
-    from tfface.fitting.landmarks import UNSEEN_EXPRESSIONS
+def test_landmark_fit_takes_only_unseen_and_eyelid_expressions_from_scores(reconstructor):
+    from tfface.fitting.landmarks import SCORED_EXPRESSIONS, UNSEEN_EXPRESSIONS
     fitter = reconstructor.landmark_fitter
     names = reconstructor.model.expression_names
+    expression = reconstructor.layout.slices["expression"]
     target = fitter.fit(np.zeros((68, 2)) + 56.0).landmarks  # any face's landmarks
-    scores = dict.fromkeys(BLENDSHAPE_NAMES, 0.7)
-    without = fitter.fit(target).params[reconstructor.layout.slices["expression"]]
-    given = fitter.fit(target, blendshapes=scores).params[reconstructor.layout.slices["expression"]]
-    unseen = np.array([n.startswith(UNSEEN_EXPRESSIONS) for n in names])
-    assert unseen.sum() == 14
-    np.testing.assert_allclose(given[unseen], 0.7, atol=1e-6)
-    assert np.abs(without[unseen]).max() < 1e-6  # from the mean face: none
-    assert np.all(np.abs(given[~unseen] - 0.7) > 1e-3)  # solved, not copied
+    without = fitter.fit(target).params[expression]
+    given = fitter.fit(target, blendshapes=dict.fromkeys(BLENDSHAPE_NAMES, 0.7)).params[expression]
+    taken = np.array([n.startswith(UNSEEN_EXPRESSIONS + SCORED_EXPRESSIONS) for n in names])
+    assert taken.sum() == 20  # 14 unseen, blink / squint / wide of both eyes
+    np.testing.assert_allclose(given[taken], 0.7, atol=1e-6)
+    assert np.abs(without[taken]).max() < 1e-6  # from the mean face: none
+    assert np.all(np.abs(given[~taken] - 0.7) > 1e-3)  # solved, not copied
+
+
+def test_a_closed_eye_is_fitted_without_scores_and_scored_with_them(reconstructor):
+    """Exact landmarks of a face with its left eye closed: the fit sees the
+    lids meet; given scores, it takes the score instead."""
+    from tfface.cli import demo_params
+    layout, names = reconstructor.layout, reconstructor.model.expression_names
+    params = demo_params(layout, 1, 0)
+    params[0, layout.slices["expression"].start + names.index("eyeBlink_L")] = 1.0
+    target = reconstructor.renderer.compute_for_render(params)["landmarks2d"].numpy()[0]
+    fitter = reconstructor.landmark_fitter
+    blink = layout.slices["expression"].start + names.index("eyeBlink_L")
+    assert fitter.fit(target, jaw="fixed").params[blink] > 0.5
+    scores = {**dict.fromkeys(BLENDSHAPE_NAMES, 0.0), "eyeBlinkLeft": 0.9}
+    assert fitter.fit(target, jaw="fixed", blendshapes=scores).params[blink] == pytest.approx(0.9)
 
 
 def test_gaze_of_the_two_annotated_breaking_bad_faces(reconstructor):

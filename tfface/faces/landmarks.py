@@ -204,7 +204,6 @@ def distinct_faces(faces: List[DetectedFace]) -> List[DetectedFace]:
     return sorted(kept, key=lambda f: -f.score)
 
 
-
 class FaceLandmarker(Landmarker):
     """Detect faces and their 68 landmarks in RGB photos with dlib.
 

@@ -57,6 +57,16 @@ JAW_IMAGE_LEFT = tuple(range(0, 8))
 JAW_IMAGE_RIGHT = tuple(range(9, 17))
 UNSEEN_EXPRESSIONS = ("eyeLook", "cheekPuff", "cheekSquint", "noseSneer")
 """Name prefixes of blendshapes that 68 landmarks do not determine."""
+SCORED_EXPRESSIONS = ("eyeBlink", "eyeSquint", "eyeWide")
+"""Name prefixes of blendshapes taken from a landmarker's blendshape scores,
+not fitted, when it gives them: the 68 points have two per eyelid, and
+MediaPipe's map of them does not close with the lids (on a render of the
+default model with one eye fully closed, 384 px: lid gap 4.8 px, truth 0.5),
+and the fit left eyeBlink near 0 on AFLW2000-3D's photos (mean 0.00 over
+the 1821 usable ones, 0.17 / 0.00 on a face with closed eyes, where
+MediaPipe's blendshape model gives 0.75 / 0.52; its mean 0.14). Looked at
+there, not tuned: on the 150-image subset pose 5.48 -> 5.51 deg, NME 4.93 ->
+4.94 %."""
 EXPRESSION_SPARSITY = 0.006
 """L1 weight on blendshape weights in the landmark fit, the one term training
 does not have: without it a neutral face comes out with ~10 of 39 fitted
@@ -146,7 +156,8 @@ class LandmarkFitter:
         expression regularization); default the shipped encoder's.
       expressions: expression indices to fit (default
         :func:`landmark_expressions`); the others keep their initial value,
-        or take a landmarker's blendshape scores (:meth:`fit`).
+        or take a landmarker's blendshape scores (:meth:`fit`), as do those
+        of :data:`SCORED_EXPRESSIONS` then.
       bounded: keep expressions in [0, 1] (default: when the model names its
         expressions, i.e. blendshapes).
       sparsity: weight of the L1 prior ``sum(expression)`` on bounded
@@ -167,14 +178,19 @@ class LandmarkFitter:
         prior = face_loss.terms["regularization"].groups
         self.prior_id = float(prior.get("identity", 0.0))
         self.prior_exp = float(prior.get("expression", 0.0))
-        self.expressions = np.asarray(
-            landmark_expressions(model.expression_names, model.num_expression)
-            if expressions is None else expressions, np.int64)
+        names = model.expression_names
+        self.expressions = np.asarray(landmark_expressions(names, model.num_expression)
+                                      if expressions is None else expressions, np.int64)
+        self.unscored_expressions = np.array(
+            [i for i in self.expressions if not str(names[i]).startswith(SCORED_EXPRESSIONS)]
+            if names else self.expressions, np.int64)  # fitted when scores are given
         self.bounded = bool(model.expression_names) if bounded is None else bool(bounded)
         self.sparsity = float(sparsity) if self.bounded else 0.0
         self._id = model.id_basis.astype(np.float64).reshape(model.num_vertices, 3, -1)
         self._exp = model.exp_basis.astype(np.float64).reshape(model.num_vertices, 3, -1)
-        self._exp_fitted = np.ascontiguousarray(self._exp[:, :, self.expressions])
+        # the expressions fitted (indices [E], basis [V, 3, E]) without and with scores
+        self._fitted = {scored: (ids, np.ascontiguousarray(self._exp[:, :, ids])) for scored, ids
+                        in ((False, self.expressions), (True, self.unscored_expressions))}
         self._mean = model.mean_shape.astype(np.float64)
 
     # ------------------------------------------------------------ objective
@@ -256,10 +272,10 @@ class LandmarkFitter:
         1); with it the head pose is fitted with the points so weighted, then
         the shape, scale and position once more with every point alike and
         the pose held. ``blendshapes``: ARKit-named scores of the face
-        (MediaPipe's, :class:`tfface.faces.blendshapes.FaceBlendshapes`); the
-        expressions not fitted (gaze, cheek puff / squint, nose sneer) take
-        them before the solve. Albedo, light and z translation keep their
-        initial values. ``loss_before`` / ``loss_after``: the training
+        (MediaPipe's, :class:`tfface.faces.blendshapes.FaceBlendshapes`): the
+        expressions not fitted (gaze, cheek puff / squint, nose sneer) and
+        those of the eyelids (:data:`SCORED_EXPRESSIONS`) take them before
+        the solve. Albedo, light and z translation keep their initial values. ``loss_before`` / ``loss_after``: the training
         objective (every point alike)."""
         if jaw not in JAW_MODES:
             raise ValueError(f"jaw must be one of {JAW_MODES}, got {jaw!r}")
@@ -268,14 +284,16 @@ class LandmarkFitter:
             raise ValueError(f"target: shape {target.shape}, expected [68, 2]")
         params = self._clip(self.layout.zeros(1)[0].astype(np.float64) if init is None else
                             np.array(init, np.float64))
-        if blendshapes is not None:
+        scored = blendshapes is not None
+        if scored:
             params = self._with_scores(params, blendshapes)
-
+        fitted = self._fitted[scored]
         before = self.loss(params, target, self._vertex_ids(params, jaw))
-        params, done = self._solve(params, target, jaw, iterations, self.weights(confidence))
+        params, done = self._solve(params, target, jaw, iterations, self.weights(confidence),
+                                   fitted)
         if confidence is not None:  # the shape from every point alike, the pose held
             params, more = self._solve(params, target, jaw, iterations, self.point_weights,
-                                       hold_rotation=True)
+                                       fitted, hold_rotation=True)
             done += more
         ids = self._vertex_ids(params, jaw)
         return LandmarkFit(params.astype(np.float32), self.project(params, ids), ids, before,
@@ -294,12 +312,13 @@ class LandmarkFitter:
         return self._vertex_ids(None, jaw)
 
     def _with_scores(self, params: np.ndarray, scores: Mapping[str, float]) -> np.ndarray:
-        """``params`` ``[P]`` with the expressions not fitted set from ARKit-named ``scores``."""
+        """``params`` ``[P]`` with the expressions not fitted when scores are
+        given set from ARKit-named ``scores``."""
         names = self.model.expression_names
         weights = model_blendshape_weights(scores, names)
         expression = self.layout.slices["expression"].start
         params = params.copy()
-        for i in np.setdiff1d(np.arange(self.model.num_expression), self.expressions):
+        for i in np.setdiff1d(np.arange(self.model.num_expression), self.unscored_expressions):
             if names[i] in weights:
                 params[expression + i] = weights[names[i]]
         return self._clip(params)
@@ -310,14 +329,16 @@ class LandmarkFitter:
         return outline_landmarks(self.model) if jaw == "outline" else self.model.landmark_indices
 
     def _solve(self, params: np.ndarray, target: np.ndarray, jaw: str, iterations: int,
-               weights: np.ndarray, hold_rotation: bool = False) -> Tuple[np.ndarray, int]:
+               weights: np.ndarray, fitted: Tuple[np.ndarray, np.ndarray],
+               hold_rotation: bool = False) -> Tuple[np.ndarray, int]:
         """Levenberg-Marquardt from ``params`` with per-point ``weights``
-        ``[68]``; the head rotation held with ``hold_rotation``. Returns the
-        params and the iterations run."""
+        ``[68]``, over the expressions ``fitted`` (their indices ``[E]`` and
+        basis ``[V, 3, E]``); the head rotation held with ``hold_rotation``.
+        Returns the params and the iterations run."""
         ids = self._vertex_ids(params, jaw)
         current, damping, done = self._loss(params, target, ids, weights), 1e-3, 0
         for done in range(1, iterations + 1):
-            step = self._step(params, target, ids, weights, damping, hold_rotation)
+            step = self._step(params, target, ids, weights, fitted, damping, hold_rotation)
             if step is None:
                 break
             trial = self._clip(params + step)
@@ -345,10 +366,11 @@ class LandmarkFitter:
         return params
 
     def _step(self, params: np.ndarray, target: np.ndarray, ids: np.ndarray,
-              weights: np.ndarray, damping: float,
+              weights: np.ndarray, fitted: Tuple[np.ndarray, np.ndarray], damping: float,
               hold_rotation: bool = False) -> Optional[np.ndarray]:
         """One damped Gauss-Newton step ``[P]`` (zero outside the fitted
         entries, and on the rotation with ``hold_rotation``)."""
+        expressions, basis = fitted
         g = self.layout.split_numpy(params)
         s = self.layout.slices
         rotation = euler_matrix(g["rotation"])
@@ -362,7 +384,7 @@ class LandmarkFitter:
             np.broadcast_to(np.eye(3)[:, :2], (len(ids), 3, 2)),          # tx, ty
             (local @ sr.T)[:, :, None],                                   # log scale
             np.matmul(sr, self._id[ids]),                                 # identity
-            np.matmul(sr, self._exp_fitted[ids]),
+            np.matmul(sr, basis[ids]),
         ]
         jac_world = np.concatenate(blocks, 2)                             # [68, 3, n]
         size = float(self.camera.size[1])
@@ -374,7 +396,7 @@ class LandmarkFitter:
         prior = np.zeros(jac.shape[1])
         prior[6:6 + n_id] = self.prior_id
         prior[6 + n_id:] = self.prior_exp
-        values = np.concatenate([np.zeros(6), g["identity"], g["expression"][self.expressions]])
+        values = np.concatenate([np.zeros(6), g["identity"], g["expression"][expressions]])
         # the normal equations are those of half the loss: J^T r, not 2 J^T r
         gradient = jac.T @ residual + prior * values
         gradient[6 + n_id:] += self.sparsity / 2
@@ -382,11 +404,11 @@ class LandmarkFitter:
         free[:3] = not hold_rotation
         lower, upper = np.full(jac.shape[1], -np.inf), np.full(jac.shape[1], np.inf)
         if self.bounded:  # active set: weights at a bound that the gradient pushes outwards
-            fitted = values[6 + n_id:]
+            current = values[6 + n_id:]
             exp_gradient = gradient[6 + n_id:]
-            free[6 + n_id:] = ~(((fitted <= 0) & (exp_gradient > 0))
-                                | ((fitted >= 1) & (exp_gradient < 0)))
-            lower[6 + n_id:], upper[6 + n_id:] = -fitted, 1 - fitted
+            free[6 + n_id:] = ~(((current <= 0) & (exp_gradient > 0))
+                                | ((current >= 1) & (exp_gradient < 0)))
+            lower[6 + n_id:], upper[6 + n_id:] = -current, 1 - current
         hessian = jac.T @ jac + np.diag(prior)
         delta = self._bounded_solve(hessian, gradient, free, lower, upper, damping)
         if delta is None:
@@ -397,7 +419,7 @@ class LandmarkFitter:
         step[s["translation"].start:s["translation"].start + 2] = delta[3:5]
         step[s["scale"]] = delta[5]
         step[s["identity"]] = delta[6:6 + n_id]
-        step[s["expression"].start + self.expressions] = delta[6 + n_id:]
+        step[s["expression"].start + expressions] = delta[6 + n_id:]
         return step
 
     @staticmethod
