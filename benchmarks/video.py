@@ -1,4 +1,4 @@
-"""End-to-end video: ``tfface reconstruct clip.mp4`` frames per second.
+"""End-to-end video: ``tfface reconstruct clip.mp4`` frames per second and accuracy.
 
 Generates a 720p clip of a synthetic ICT face that moves across the frame,
 turns its head (up to 110 degrees/s at 60 frames) and opens its mouth for
@@ -33,8 +33,6 @@ from tfface.reconstruct import FaceReconstructor
 from tfface.video import reconstruct_video
 
 WIDTH, HEIGHT, FACE = 1280, 720, 360
-
-
 JAW_OPEN = 0.7
 
 

@@ -8,7 +8,7 @@ ARKit (``ARFaceAnchor.BlendShapeLocation``) names 52 blendshapes, ``Left`` /
 
 from __future__ import annotations
 
-from typing import Dict, Mapping, Sequence
+from typing import Dict, Mapping, Sequence, Tuple
 
 ARKIT_NAMES = (
     "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
@@ -27,7 +27,7 @@ SIDES = {"_L": "Left", "_R": "Right"}
 """A model's side suffix -> ARKit's (ICT-FaceKit ``eyeBlink_L`` is ``eyeBlinkLeft``)."""
 
 
-def _spellings(name: str) -> tuple:
+def _spellings(name: str) -> Tuple[str, ...]:
     """``name`` and what it may be called on the other side of the mapping:
     ``eyeBlink_L`` -> (``eyeBlink_L``, ``eyeBlinkLeft``, ``eyeBlink``)."""
     base, side = name[:-2], SIDES.get(name[-2:])

@@ -92,10 +92,10 @@ def eyes_and_mouth(background: np.ndarray, landmarks: np.ndarray,
     composited *behind* the render: the morphable mesh has openings there,
     through which a real face shows sclera and iris or a dark mouth with
     teeth, not the scene behind the head. Iris about 0.4 of the eye-corner
-    distance across, with a random colour and gaze (``gaze``: the iris
-    centre's offset from the eye's, x right and y down in eye widths
-    (corner to corner); random in +-0.15 x +-0.075 when None); mouth dark red, with an
-    upper row of teeth on half of the faces."""
+    distance across, with a random colour and gaze; mouth dark red, with an
+    upper row of teeth on half of the faces. ``gaze``: the iris centre's
+    offset from the eye's, x right and y down, in eye widths (corner to
+    corner); None: random in +-0.15 x +-0.075."""
     out = background.copy()
     shade = rng.uniform(0.45, 1.0)
     iris_colour = rng.uniform([0.05, 0.03, 0.02], [0.45, 0.4, 0.45])

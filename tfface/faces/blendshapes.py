@@ -12,7 +12,8 @@ ICT-FaceKit's ``_L`` (checked on renders of the default model:
 right, the subject's left, scores ``eyeLookOutLeft`` and ``eyeLookInRight``).
 
 The landmark fit takes from them what 68 points cannot see (gaze, cheek
-puff and squint, nose sneer; :func:`tfface.fitting.landmarks.landmark_expressions`),
+puff and squint, nose sneer; :func:`tfface.fitting.landmarks.landmark_expressions`)
+and the eyelids' blendshapes (:data:`tfface.fitting.landmarks.SCORED_EXPRESSIONS`),
 named as the model names them (:func:`tfface.arkit.model_blendshape_weights`).
 """
 
@@ -65,4 +66,3 @@ class FaceBlendshapes:
         self._model.invoke()
         scores = self._model.get_tensor(self._output).reshape(-1)
         return {name: float(s) for name, s in zip(BLENDSHAPE_NAMES, scores)}
-
