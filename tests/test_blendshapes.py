@@ -128,3 +128,20 @@ def test_gaze_of_the_two_annotated_breaking_bad_faces(reconstructor):
     for face, side in zip(by_x, ("image left", "image right")):
         for name in GAZE_SIDES[side]:
             assert face.expressions[name] > 0.5, (side, name, face.expressions[name])
+
+
+def test_photometric_fit_leaves_the_scored_expressions_as_scored(reconstructor):
+    """``--fit`` after the landmark fit: what the landmarker scored (gaze,
+    eyelids, ...) stays as it scored it; the other params move."""
+    photo = _gazing_photo(reconstructor.model, (0.0, 0.0))
+    face, = reconstructor.reconstruct(photo)
+    scores = {**dict.fromkeys(BLENDSHAPE_NAMES, 0.0), "eyeBlinkLeft": 0.6, "eyeLookUpRight": 0.4}
+    landmark_only, = reconstructor.reconstruct(photo, [face.input_landmarks], detected=True,
+                                               blendshapes=[scores])
+    fitted, = reconstructor.reconstruct(photo, [face.input_landmarks], detected=True,
+                                        blendshapes=[scores], fit_steps=5)
+    assert fitted.expressions["eyeBlink_L"] == pytest.approx(0.6)
+    assert fitted.expressions["eyeLookUp_R"] == pytest.approx(0.4)
+    held = reconstructor.landmark_fitter.scored_entries(scores)
+    np.testing.assert_array_equal(fitted.params[held], landmark_only.params[held])
+    assert np.abs(fitted.params[~held] - landmark_only.params[~held]).max() > 1e-3

@@ -216,6 +216,7 @@ class FaceReconstructor:
             landmarks, blendshapes = [f.landmarks for f in found], [f.blendshapes for f in found]
         if not len(landmarks):
             return []
+        blendshapes = blendshapes or [None] * len(landmarks)
         aligned = [align_face(image_rgb, np.asarray(lm, np.float64), self.size, self.template,
                               LEVEL_BEYOND_DEGREES) for lm in landmarks]
         crops = np.stack([a.crop for a in aligned]).astype(np.float32)
@@ -224,14 +225,17 @@ class FaceReconstructor:
         if landmark_fit:
             fits = [self.landmark_fitter.fit(a.landmarks, p, jaw=jaw, confidence=confidence,
                                              blendshapes=scores)
-                    for p, a, scores in zip(params, aligned, blendshapes or [None] * len(aligned))]
+                    for p, a, scores in zip(params, aligned, blendshapes)]
             params = np.stack([f.params for f in fits])
             vertex_ids = [f.vertex_ids for f in fits]
         fit = None
         if fit_steps > 0:
+            # what the landmarker scored stays as it scored it
+            held = np.stack([self.landmark_fitter.scored_entries(scores if landmark_fit else None)
+                             for scores in blendshapes])
             result = self.photometric_fitter.fit(
                 crops, np.stack([a.landmarks for a in aligned]), init=params, steps=fit_steps,
-                landmark_vertices=np.stack(vertex_ids) if landmark_fit else None)
+                landmark_vertices=np.stack(vertex_ids) if landmark_fit else None, held=held)
             params, fit = result.params, {"before": result.before, "after": result.after}
         return [self.describe(p, a, np.asarray(lm), fit, ids)
                 for p, a, lm, ids in zip(params, aligned, landmarks, vertex_ids)]

@@ -185,6 +185,8 @@ class LandmarkFitter:
         self.unscored_expressions = np.array(
             [i for i in self.expressions if not str(names[i]).startswith(SCORED_EXPRESSIONS)]
             if names else self.expressions, np.int64)  # fitted when scores are given
+        self.scored_expressions = np.setdiff1d(np.arange(model.num_expression),
+                                               self.unscored_expressions)  # set from scores
         self.bounded = bool(model.expression_names) if bounded is None else bool(bounded)
         self.sparsity = float(sparsity) if self.bounded else 0.0
         self._id = model.id_basis.astype(np.float64).reshape(model.num_vertices, 3, -1)
@@ -313,6 +315,14 @@ class LandmarkFitter:
             raise ValueError(f"jaw must be one of {JAW_MODES}, got {jaw!r}")
         return self._vertex_ids(None, jaw)
 
+    def scored_entries(self, scores: Optional[Mapping[str, float]]) -> np.ndarray:
+        """Which params ``[P]`` (bool) :meth:`fit` sets from blendshape
+        ``scores`` (none when None): what a later fit should leave as scored."""
+        entries = np.zeros(self.layout.size, bool)
+        if scores is not None:
+            entries[self.layout.slices["expression"].start + self.scored_expressions] = True
+        return entries
+
     def _with_scores(self, params: np.ndarray, scores: Mapping[str, float]) -> np.ndarray:
         """``params`` ``[P]`` with the expressions not fitted when scores are
         given set from ARKit-named ``scores``."""
@@ -320,7 +330,7 @@ class LandmarkFitter:
         weights = model_blendshape_weights(scores, names)
         expression = self.layout.slices["expression"].start
         params = params.copy()
-        for i in np.setdiff1d(np.arange(self.model.num_expression), self.unscored_expressions):
+        for i in self.scored_expressions:
             if names[i] in weights:
                 params[expression + i] = weights[names[i]]
         return self._clip(params)

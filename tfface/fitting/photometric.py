@@ -63,17 +63,18 @@ class PhotometricFitter:
         signature = [tf.TensorSpec((batch, size[0], size[1], 3), tf.float32),
                      tf.TensorSpec((batch, points, 2), tf.float32),
                      tf.TensorSpec((batch, points), tf.int32),
+                     tf.TensorSpec((batch, count), tf.float32),
                      tf.TensorSpec((batch, count), tf.float32)]
 
         @tf.function(input_signature=signature)
-        def terms(image, landmarks, vertices, init) -> Dict[str, tf.Tensor]:
-            return self.face_loss.of_params(self.renderer, init + offset * self.scales, image,
-                                            landmarks, landmark_vertices=vertices)
+        def terms(image, landmarks, vertices, init, free) -> Dict[str, tf.Tensor]:
+            return self.face_loss.of_params(self.renderer, init + offset * self.scales * free,
+                                            image, landmarks, landmark_vertices=vertices)
 
         @tf.function(input_signature=signature)
-        def step(image, landmarks, vertices, init) -> Dict[str, tf.Tensor]:
+        def step(image, landmarks, vertices, init, free) -> Dict[str, tf.Tensor]:
             with tf.GradientTape() as tape:
-                current = terms(image, landmarks, vertices, init)
+                current = terms(image, landmarks, vertices, init, free)
             optimizer.apply_gradients([(tape.gradient(current["loss"], offset), offset)])
             return current
 
@@ -82,13 +83,16 @@ class PhotometricFitter:
 
     def fit(self, image: np.ndarray, landmarks: np.ndarray, init: Optional[np.ndarray] = None,
             steps: int = 100, progress: bool = False,
-            landmark_vertices: Optional[np.ndarray] = None) -> FitResult:
+            landmark_vertices: Optional[np.ndarray] = None,
+            held: Optional[np.ndarray] = None) -> FitResult:
         """Fit params ``[B, P]`` to ``image`` ``[B, S, S, 3]`` (0..255, the
         renderer's size) and ``landmarks`` ``[B, 68, 2]`` (pixels) in
         ``steps`` Adam steps; ``init`` defaults to the mean face.
         ``landmark_vertices`` ``[B, 68]``: the vertices the landmarks mark
         (a landmark fit's ``vertex_ids``, so both fits match the same jaw
-        vertices); default the renderer's landmark vertices."""
+        vertices); default the renderer's landmark vertices. ``held``
+        ``[B, P]`` (bool): entries kept at ``init`` (e.g. expressions a
+        landmarker scored); default none."""
         layout = self.renderer.layout
         image = tf.constant(image, tf.float32)
         landmarks = tf.constant(landmarks, tf.float32)
@@ -102,12 +106,14 @@ class PhotometricFitter:
         for slot in optimizer.variables:  # momentum and velocity: the offset's shape
             if tuple(slot.shape) == tuple(offset.shape):
                 slot.assign(tf.zeros_like(slot))
-        init_tensor = tf.constant(init)
-        before = {k: float(v) for k, v in terms(image, landmarks, vertices, init_tensor).items()}
+        free = np.ones(init.shape, np.float32) if held is None else \
+            1.0 - np.broadcast_to(held, init.shape).astype(np.float32)
+        inputs = (image, landmarks, vertices, tf.constant(init), tf.constant(free))
+        before = {k: float(v) for k, v in terms(*inputs).items()}
         for _ in tqdm(range(steps), disable=not progress, unit="step", desc="fit"):
-            step(image, landmarks, vertices, init_tensor)
-        after = {k: float(v) for k, v in terms(image, landmarks, vertices, init_tensor).items()}
-        return FitResult((init + offset.numpy() * self.scales.numpy()).astype(np.float32),
+            step(*inputs)
+        after = {k: float(v) for k, v in terms(*inputs).items()}
+        return FitResult((init + offset.numpy() * self.scales.numpy() * free).astype(np.float32),
                          before, after)
 
 
