@@ -188,15 +188,13 @@ def _reconstruct_photo(reconstructor, path: str, out: str, formats, fit_steps: i
     from tfface.faces import read_image
     from tfface.outputs import write_reconstruction
     photo = read_image(path)
-    landmarks, blendshapes = _photo_landmarks(path), None
-    detected = landmarks is None
-    if detected:
+    landmarks = _photo_landmarks(path)
+    if landmarks is None:
         found, sources = _detected_faces(reconstructor, photo, path, keep_unconfirmed, notes)
-        landmarks, blendshapes = [f.landmarks for f in found], [f.blendshapes for f in found]
+        faces = reconstructor.reconstruct_detected(photo, found, fit_steps=fit_steps, jaw=jaw)
     else:
         sources = [".pts file"]
-    faces = reconstructor.reconstruct(photo, landmarks, fit_steps=fit_steps, jaw=jaw,
-                                      detected=detected, blendshapes=blendshapes)
+        faces = reconstructor.reconstruct(photo, landmarks, fit_steps=fit_steps, jaw=jaw)
     for face, source in zip(faces, sources):
         face.landmark_source = source
     stem = os.path.splitext(os.path.basename(path))[0]

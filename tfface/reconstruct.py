@@ -190,30 +190,28 @@ class FaceReconstructor:
                     landmarks: Optional[Sequence[np.ndarray]] = None,
                     fit_steps: int = 0, landmark_fit: bool = True,
                     jaw: Optional[str] = None,
-                    detected: Optional[bool] = None,
+                    detected: bool = False,
                     blendshapes: Optional[Sequence[Optional[Mapping[str, float]]]] = None
                     ) -> List[FaceReconstruction]:
         """Faces in a uint8 RGB photo ``[H, W, 3]``; ``landmarks``: a list of
-        ``[68, 2]`` (photo pixels), else the detector finds them (and, with
-        MediaPipe's, each face's ``blendshapes``: ARKit-named scores, which
-        give the landmark fit the expressions 68 points cannot see; None per
-        face or for all: those keep the encoder's values). Empty when
-        no face is found. The encoder's output is refined by the landmark fit
+        ``[68, 2]`` (photo pixels), else the detector finds them
+        (:meth:`reconstruct_detected`). ``blendshapes``: per face,
+        ARKit-named scores (MediaPipe's), which give the landmark fit the
+        expressions 68 points cannot see and the eyelids'; None per face or
+        for all: those keep the encoder's values. Empty when no face is found. The encoder's output is refined by the landmark fit
         (``landmark_fit``; ``jaw``: what the jaw points mark,
         :data:`tfface.landmark_sources.JAW_MODES`), then, with
         ``fit_steps`` > 0, by photometric fitting. ``detected``: the
-        landmarks come from :attr:`landmarker` (default: when ``landmarks``
-        is None), so the fit takes its jaw mode (:attr:`detector_jaw`, unless
+        landmarks come from :attr:`landmarker`, so the fit takes its jaw mode (:attr:`detector_jaw`, unless
         ``jaw`` is given) and per-point confidence
         (:attr:`detector_confidence`); other landmarks (a ``.pts`` file) are
         trusted alike, jaw ``contour`` unless ``jaw`` is given."""
-        detected = landmarks is None if detected is None else detected
+        if landmarks is None:
+            return self.reconstruct_detected(image_rgb, self.find_faces(image_rgb), fit_steps,
+                                             landmark_fit, jaw)
         if jaw is None:
             jaw = self.detector_jaw if detected else DEFAULT_JAW["pts"]
         confidence = self.detector_confidence if detected else None
-        if landmarks is None:
-            found = self.find_faces(image_rgb)
-            landmarks, blendshapes = [f.landmarks for f in found], [f.blendshapes for f in found]
         if not len(landmarks):
             return []
         blendshapes = blendshapes or [None] * len(landmarks)
@@ -239,6 +237,15 @@ class FaceReconstructor:
             params, fit = result.params, {"before": result.before, "after": result.after}
         return [self.describe(p, a, np.asarray(lm), fit, ids)
                 for p, a, lm, ids in zip(params, aligned, landmarks, vertex_ids)]
+
+    def reconstruct_detected(self, image_rgb: np.ndarray, faces: Sequence[DetectedFace],
+                             fit_steps: int = 0, landmark_fit: bool = True,
+                             jaw: Optional[str] = None) -> List[FaceReconstruction]:
+        """:meth:`reconstruct` of ``faces`` the :attr:`landmarker` found in
+        ``image_rgb``: their landmarks (``detected``) and, MediaPipe's, their
+        blendshape scores."""
+        return self.reconstruct(image_rgb, [f.landmarks for f in faces], fit_steps, landmark_fit,
+                                jaw, detected=True, blendshapes=[f.blendshapes for f in faces])
 
     def describe(self, params: np.ndarray, aligned: AlignedFace, landmarks: np.ndarray,
                  fit: Optional[Dict] = None,

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from tfface.encoders import GROUP_SCALES
 from tfface.errors import TfFaceError
+from tfface.faces.landmarks import DetectedFace
 from tfface.io_utils import atomic_output
 from tfface.overlay import write_image
 from tfface.texture import TextureAccumulator, face_texture
@@ -108,10 +109,7 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
         index = 0
         while ok:
             rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-            tracked = tracker(rgb)
-            faces = reconstructor.reconstruct(rgb, [f.landmarks for f in tracked],
-                                              fit_steps=fit_steps, detected=True,
-                                              blendshapes=[f.blendshapes for f in tracked])
+            faces = reconstructor.reconstruct_detected(rgb, tracker(rgb), fit_steps=fit_steps)
             record = {"frame": index, "time": index / fps, "face": None}
             if faces:
                 found += 1
@@ -158,7 +156,7 @@ class _FaceTrack:
         self.last = None
         self.detections = 0
 
-    def __call__(self, rgb: np.ndarray) -> List:
+    def __call__(self, rgb: np.ndarray) -> List[DetectedFace]:
         if self.tracking and self.last is not None:
             self.last = self.landmarker.track(rgb, self.last)
             if self.last is not None:
