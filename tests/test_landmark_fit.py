@@ -102,6 +102,32 @@ def test_contour_jaw_beats_fixed_jaw_on_turned_faces(setup):
     assert np.mean(errors["contour"]) < 0.6 * np.mean(errors["fixed"]), errors
 
 
+def test_contour_jaw_lies_on_the_rendered_silhouette_of_the_side_turned_away():
+    """On a turned face the side turned away shows the outline of its cheek,
+    in front of the frontal outline: the contour jaw points of that side lie
+    on the rendered mask's boundary (the silhouette, found by the
+    rasterizer), the frontal-outline vertices well inside it."""
+    import cv2
+    model = default_model()
+    renderer = Renderer.from_model(model, (448, 448))
+    fitter = LandmarkFitter(model, renderer.camera)
+    layout = renderer.layout
+    for yaw in (25.0, -40.0):
+        params = layout.zeros(1)[0].astype(np.float64)
+        params[layout.slices["rotation"].start + 1] = np.radians(yaw)
+        mask = (renderer(params[None].astype(np.float32))["mask"].numpy()[0, ..., 0] > 0.5)
+        mask = mask.astype(np.uint8)
+        rows, cols = np.nonzero(mask - cv2.erode(mask, np.ones((3, 3), np.uint8)))
+        far = slice(9, 17) if yaw > 0 else slice(0, 8)  # yaw > 0 turns the nose to image right
+
+        def off_silhouette(ids):
+            pixels = fitter.project(params, ids[far])
+            return np.hypot(pixels[:, :1] - cols, pixels[:, 1:] - rows).min(1)
+
+        assert off_silhouette(fitter.jaw_vertices(params)).max() < 1.5, yaw
+        assert off_silhouette(outline_landmarks(model)).mean() > 5.0, yaw
+
+
 def _sphere_model(radius: float = 80.0):
     """A sphere whose 16 jaw landmarks sit on its front (z ~ 35 mm), at the
     heights of a jaw line: its frontal occluding contour is known

@@ -15,10 +15,10 @@ alternation (pitch trades against identity; alternating converges slowly):
   blendshape weights (:data:`EXPRESSION_SPARSITY`);
 * jaw, by what the 16 jaw points (all but the chin) mark:
   ``jaw="contour"``, the *visible* outline (300-W, dlib, photo detectors):
-  the jaw vertices of :func:`outline_landmarks`, and on the side turned away
-  from the camera the current occluding contour, the outermost projected
-  vertex of a horizontal line of vertices behind each jaw landmark
-  ("landmark marching", as in Zhu et al.'s HPEN/3DDFA);
+  the jaw vertices of :func:`outline_landmarks`, and on a turned face the
+  current occluding contour, the outermost projected vertex of a horizontal
+  line of vertices through each jaw landmark ("landmark marching", as in
+  Zhu et al.'s HPEN/3DDFA);
   ``jaw="outline"``, a frontal face's outline carried on the head, hidden
   or not (AFLW2000-3D's fitted and re-annotated points, LS3D-W): the
   vertices of :func:`outline_landmarks`, fixed;
@@ -54,8 +54,6 @@ from tfface.morphable.model import NUM_LANDMARKS, MorphableModel
 from tfface.params import FaceParams
 from tfface.pinhole import PinholeCamera, euler_from_matrix, euler_matrix, wrap_angles
 
-JAW_IMAGE_LEFT = tuple(range(0, 8))
-JAW_IMAGE_RIGHT = tuple(range(9, 17))
 UNSEEN_EXPRESSIONS = ("eyeLook", "cheekPuff", "cheekSquint", "noseSneer")
 """Name prefixes of blendshapes that 68 landmarks do not determine."""
 SCORED_EXPRESSIONS = ("eyeBlink", "eyeSquint", "eyeWide")
@@ -81,6 +79,8 @@ CONVERGED = 1e-4
 on photos poses within 0.03 deg and 9 iterations instead of 13)."""
 LINE_HALF_HEIGHT_MM = 3.0
 LINE_DEPTH_MM = 45.0
+LINE_FRONT_MM = 40.0
+LINE_INNER = 0.3
 
 
 def landmark_expressions(names: Sequence[str], count: int) -> np.ndarray:
@@ -95,10 +95,13 @@ def landmark_expressions(names: Sequence[str], count: int) -> np.ndarray:
 @functools.lru_cache(maxsize=4)
 def contour_lines(model: MorphableModel) -> Tuple[np.ndarray, ...]:
     """Per iBUG jaw point 0..16, the candidate vertex ids ``[n_i]`` of its
-    occluding-contour line: vertices of the mean shape within
+    occluding-contour line, front to back: vertices of the mean shape within
     :data:`LINE_HALF_HEIGHT_MM` of the landmark's height, on its side of the
-    face, at least as far out, and up to :data:`LINE_DEPTH_MM` behind it
-    (towards the ear). The chin (8) keeps its own vertex."""
+    face (at least :data:`LINE_INNER` of its distance from the midline), from
+    :data:`LINE_FRONT_MM` in front of it (the cheek, where a face turned
+    away shows its outline) to :data:`LINE_DEPTH_MM` behind it (towards the
+    ear, where a face turned towards the camera shows it). The chin (8)
+    keeps its own vertex."""
     mean = model.mean_shape.astype(np.float64) - model.center
     lines = []
     for point in range(17):
@@ -108,9 +111,11 @@ def contour_lines(model: MorphableModel) -> Tuple[np.ndarray, ...]:
             lines.append(np.array([anchor]))
             continue
         side = np.sign(x)
-        keep = ((np.abs(mean[:, 1] - y) <= LINE_HALF_HEIGHT_MM) & (side * mean[:, 0] >= side * x)
-                & (mean[:, 2] <= z + 1.0) & (mean[:, 2] >= z - LINE_DEPTH_MM))
-        lines.append(np.union1d(np.flatnonzero(keep), [anchor]))
+        keep = ((np.abs(mean[:, 1] - y) <= LINE_HALF_HEIGHT_MM)
+                & (side * mean[:, 0] >= LINE_INNER * side * x)
+                & (mean[:, 2] <= z + LINE_FRONT_MM) & (mean[:, 2] >= z - LINE_DEPTH_MM))
+        line = np.union1d(np.flatnonzero(keep), [anchor])
+        lines.append(line[np.argsort(-mean[line, 2], kind="stable")])
     return tuple(lines)
 
 
@@ -127,9 +132,6 @@ def outline_landmarks(model: MorphableModel) -> np.ndarray:
     facing = trimesh.Trimesh(mean, model.triangles, process=False).vertex_normals[:, 2]
     ids = model.landmark_indices.copy()
     for point, line in enumerate(contour_lines(model)):
-        if point == 8:
-            continue
-        line = line[np.argsort(-mean[line, 2], kind="stable")]
         away = np.flatnonzero(facing[line] <= 0.0)
         ids[point] = line[away[0]] if len(away) else line[np.argmin(facing[line])]
     return ids
@@ -199,6 +201,12 @@ class LandmarkFitter:
         self._fitted = {scored: (ids, np.ascontiguousarray(self._exp[:, :, ids])) for scored, ids
                         in ((False, self.expressions), (True, self.unscored_expressions))}
         self._mean = model.mean_shape.astype(np.float64)
+        # the jaw's contour lines as one list of vertex ids [C] and each line's
+        # positions in it
+        lines = contour_lines(model)
+        ends = np.cumsum([len(line) for line in lines])
+        self._contour = (np.concatenate(lines), [np.arange(end - len(line), end)
+                                                 for line, end in zip(lines, ends)])
 
     # ------------------------------------------------------------ objective
     def _vertices(self, ids: np.ndarray, identity: np.ndarray, expression: np.ndarray):
@@ -247,26 +255,22 @@ class LandmarkFitter:
 
     # ---------------------------------------------------------- contour jaw
     def jaw_vertices(self, params: np.ndarray) -> np.ndarray:
-        """Landmark vertex ids ``[68]`` of ``jaw="contour"``: those of
-        :func:`outline_landmarks`, with the jaw points of the side turned away
-        from the camera moved to the occluding contour: on each line of
-        :func:`contour_lines`, the vertex whose projection is outermost."""
+        """Landmark vertex ids ``[68]`` of ``jaw="contour"`` at the pose of
+        ``params`` ``[P]``: those of :func:`outline_landmarks`, and for a face
+        turned by 5 deg or more, on both sides the current occluding contour:
+        on each line of :func:`contour_lines`, the vertex whose projection is
+        outermost (the side turned away shows the outline of its cheek, in
+        front of the frontal outline; the side turned towards the camera that
+        of its jaw, further back)."""
         ids = outline_landmarks(self.model).copy()
         g = self.layout.split_numpy(np.asarray(params, np.float64))
-        yaw = euler_matrix(g["rotation"])[0, 2]  # +: towards +x
-        if abs(yaw) < np.sin(np.radians(5.0)):
+        if abs(euler_matrix(g["rotation"])[0, 2]) < np.sin(np.radians(5.0)):  # sin(yaw)
             return ids
-        lines = contour_lines(self.model)
-        # yaw > 0 turns the face to the viewer's right: its image-left side
-        # (points 0-7) turns away and shows its occluding contour.
-        far, outward = (JAW_IMAGE_LEFT, -1.0) if yaw > 0 else (JAW_IMAGE_RIGHT, 1.0)
-        candidates = np.concatenate([lines[point] for point in far])
-        x = outward * self.project(params, candidates)[:, 0]
-        start = 0
-        for point in far:
-            end = start + len(lines[point])
-            ids[point] = candidates[start + np.argmax(x[start:end])]
-            start = end
+        candidates, lines = self._contour
+        x = self.project(params, candidates)[:, 0]
+        for point, line in enumerate(lines):
+            if point != 8:  # image-left points 0-7 outermost to the left
+                ids[point] = candidates[line[np.argmax((x if point > 8 else -x)[line])]]
         return ids
 
     # --------------------------------------------------------------- solve
