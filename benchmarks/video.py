@@ -2,7 +2,9 @@
 
 Generates a 720p clip of a synthetic ICT face that moves across the frame,
 turns its head (up to 110 degrees/s at 60 frames) and opens its mouth for
-8 frames (rendered by tfface's renderer, pasted on a gradient), then
+8 frames (rendered by tfface's renderer, pasted on a gradient, with eyes
+and a mouth interior painted behind the mesh's openings as in training's
+photo-like faces; before, the openings showed the gradient), then
 reconstructs it with MediaPipe tracking on (with and without smoothing),
 tracking off, and dlib. Reports frames per second (whole pipeline:
 landmarks, encoder, landmark fit, overlay, video writing), detector runs,
@@ -26,7 +28,7 @@ import time
 import cv2
 import numpy as np
 
-from tfface.data.photoreal import random_backgrounds
+from tfface.data.photoreal import eyes_and_mouth, random_backgrounds
 from tfface.layers import Renderer
 from tfface.morphable import default_model
 from tfface.reconstruct import FaceReconstructor
@@ -58,7 +60,10 @@ def write_clip(path: str, frames: int) -> np.ndarray:
         frame = background.copy()
         x = int(100 + (WIDTH - FACE - 200) * t[i])
         y = int((HEIGHT - FACE) / 2 + 60 * np.sin(2 * np.pi * t[i]))
-        frame[y:y + FACE, x:x + FACE] = face * mask + frame[y:y + FACE, x:x + FACE] * (1 - mask)
+        behind = eyes_and_mouth(frame[y:y + FACE, x:x + FACE] / 255.0,
+                                out["landmarks2d"][0].numpy(), np.random.default_rng(1),
+                                gaze=(0.0, 0.0)) * 255
+        frame[y:y + FACE, x:x + FACE] = face * mask + behind * (1 - mask)
         writer.write(cv2.cvtColor(frame.astype(np.uint8), cv2.COLOR_RGB2BGR))
     writer.release()
     return np.degrees(params[:, layout.slices["rotation"]])
