@@ -201,12 +201,15 @@ class LandmarkFitter:
         self._fitted = {scored: (ids, np.ascontiguousarray(self._exp[:, :, ids])) for scored, ids
                         in ((False, self.expressions), (True, self.unscored_expressions))}
         self._mean = model.mean_shape.astype(np.float64)
-        # the jaw's contour lines as one list of vertex ids [C] and each line's
-        # positions in it
+        # the jaw's contour lines as one list of vertex ids [C], each line's
+        # positions in it, and those vertices' mean, identity and expression rows
         lines = contour_lines(model)
         ends = np.cumsum([len(line) for line in lines])
-        self._contour = (np.concatenate(lines), [np.arange(end - len(line), end)
-                                                 for line, end in zip(lines, ends)])
+        candidates = np.concatenate(lines)
+        self._contour = (candidates, [np.arange(end - len(line), end)
+                                      for line, end in zip(lines, ends)])
+        self._contour_rows = (self._mean[candidates], self._id[candidates],
+                              self._exp[candidates])
 
     # ------------------------------------------------------------ objective
     def _vertices(self, ids: np.ndarray, identity: np.ndarray, expression: np.ndarray):
@@ -247,10 +250,19 @@ class LandmarkFitter:
 
     def project(self, params: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Pixels ``[N, 2]`` of vertices ``ids`` for ``params`` ``[P]``."""
+        return self._project(params, self._mean[ids], self._id[ids], self._exp[ids])
+
+    def _project(self, params: np.ndarray, mean: np.ndarray, id_basis: np.ndarray,
+                 exp_basis: np.ndarray) -> np.ndarray:
+        """Pixels ``[N, 2]`` of the vertices with rows ``mean`` ``[N, 3]``,
+        ``id_basis`` ``[N, 3, I]`` and ``exp_basis`` ``[N, 3, E]``."""
         g = self.layout.split_numpy(np.asarray(params, np.float64))
         rotation = euler_matrix(g["rotation"])
-        world = np.exp(g["scale"][0]) * (self._vertices(ids, g["identity"], g["expression"])
-                                         - self.camera.center) @ rotation.T + g["translation"]
+        local = mean + (id_basis.reshape(-1, id_basis.shape[2]) @ g["identity"]  # one gemv
+                        + exp_basis.reshape(-1, exp_basis.shape[2]) @ g["expression"]
+                        ).reshape(-1, 3)
+        world = np.exp(g["scale"][0]) * (local - self.camera.center) @ rotation.T \
+            + g["translation"]
         return self.camera.project(world)[0]
 
     # ---------------------------------------------------------- contour jaw
@@ -267,7 +279,7 @@ class LandmarkFitter:
         if abs(euler_matrix(g["rotation"])[0, 2]) < np.sin(np.radians(5.0)):  # sin(yaw)
             return ids
         candidates, lines = self._contour
-        x = self.project(params, candidates)[:, 0]
+        x = self._project(params, *self._contour_rows)[:, 0]
         for point, line in enumerate(lines):
             if point != 8:  # image-left points 0-7 outermost to the left
                 ids[point] = candidates[line[np.argmax((x if point > 8 else -x)[line])]]
