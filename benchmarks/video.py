@@ -4,7 +4,7 @@ Generates a 720p clip of a synthetic ICT face that moves across the frame,
 turns its head (up to 110 degrees/s at 60 frames) and opens its mouth for
 8 frames (rendered by tfface's renderer, pasted on a gradient, with eyes
 and a mouth interior painted behind the mesh's openings as in training's
-photo-like faces; before, the openings showed the gradient), then
+photo-like faces), then
 reconstructs it with MediaPipe tracking on (with and without smoothing),
 tracking off, and dlib. Reports frames per second (whole pipeline:
 landmarks, encoder, landmark fit, overlay, video writing), detector runs,
