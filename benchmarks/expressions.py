@@ -30,7 +30,7 @@ import argparse
 import json
 import os
 import time
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -81,11 +81,11 @@ def expressive_faces(reconstructor: FaceReconstructor, count: int, seed: int
     return np.concatenate(images), params, np.concatenate(landmarks)
 
 
-def errors(weights: np.ndarray, truth: np.ndarray) -> Dict[str, float]:
-    """Mean absolute error where ``truth`` ``[N, E]`` is active, mean weight
-    where it is 0."""
+def errors(weights: np.ndarray, truth: np.ndarray) -> Dict[str, Optional[float]]:
+    """Mean absolute error of ``weights`` where ``truth`` (same shape) is
+    active (None where it never is), their mean where it is 0."""
     active = truth > 0
-    return {"active_mae": float(np.abs(weights - truth)[active].mean()),
+    return {"active_mae": float(np.abs(weights - truth)[active].mean()) if active.any() else None,
             "inactive_mean": float(weights[~active].mean())}
 
 
@@ -116,9 +116,8 @@ def main(argv=None) -> int:
         truth.append(face_params[expression][seen])
         true_pose = np.degrees(layout.split_numpy(face_params)["rotation"])
         pose_error.append(np.abs([faces[0].pose[k] for k in ROTATION_ORDER] - true_pose))
-    fitted, scored, truth = np.array(fitted), np.array(scored), np.array(truth)
-    pose_error = np.array(pose_error)
-    rows = {"landmark fit": fitted, "MediaPipe scores (peer)": scored,
+    truth, pose_error = np.array(truth), np.array(pose_error)
+    rows = {"landmark fit": np.array(fitted), "MediaPipe scores (peer)": np.array(scored),
             "fit to the exact points": np.array(exact)}
     print(f"{len(truth)} of {len(images)} photo-like renders ({SIZE} px) with a face found, "
           f"{1e3 * seconds / len(images):.0f} ms each; weights of the {len(seen)} expressions "
@@ -135,10 +134,7 @@ def main(argv=None) -> int:
         active = truth[:, column] > 0
         if not active.any() and max(w[:, column].mean() for w in rows.values()) < 0.05:
             continue
-        entry = {label: {"active_mae": float(np.abs(w[active, column] - truth[active, column]).mean())
-                         if active.any() else None,
-                         "inactive_mean": float(w[~active, column].mean())}
-                 for label, w in rows.items()}
+        entry = {label: errors(w[:, column], truth[:, column]) for label, w in rows.items()}
         per_expression[names[index]] = {"active": int(active.sum()), **entry}
         made = " / ".join(f"{e['active_mae']:.2f}" for e in entry.values()) if active.any() \
             else "-"

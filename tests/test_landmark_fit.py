@@ -4,6 +4,7 @@ bounded sparse expressions."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -107,7 +108,6 @@ def test_contour_jaw_lies_on_the_rendered_silhouette_of_the_side_turned_away():
     in front of the frontal outline: the contour jaw points of that side lie
     on the rendered mask's boundary (the silhouette, found by the
     rasterizer), the frontal-outline vertices well inside it."""
-    import cv2
     model = default_model()
     renderer = Renderer.from_model(model, (448, 448))
     fitter = LandmarkFitter(model, renderer.camera)
