@@ -16,9 +16,8 @@ alternation (pitch trades against identity; alternating converges slowly):
 * jaw, by what the 16 jaw points (all but the chin) mark:
   ``jaw="contour"``, the *visible* outline (300-W, dlib, photo detectors):
   the jaw vertices of :func:`outline_landmarks`, and on a turned face the
-  current occluding contour, the outermost projected vertex of a horizontal
-  line of vertices through each jaw landmark ("landmark marching", as in
-  Zhu et al.'s HPEN/3DDFA);
+  current occluding contour on a horizontal line of vertices through each
+  jaw landmark ("landmark marching", as in Zhu et al.'s HPEN/3DDFA);
   ``jaw="outline"``, a frontal face's outline carried on the head, hidden
   or not (AFLW2000-3D's fitted and re-annotated points, LS3D-W): the
   vertices of :func:`outline_landmarks`, fixed;
@@ -129,13 +128,19 @@ def outline_landmarks(model: MorphableModel) -> np.ndarray:
     no longer faces a frontal camera (depth component <= 0), else the one
     turned furthest from it. ICT-FaceKit's own jaw vertices sit 18-36 mm in
     front of it, on the cheeks (README, Benchmarks)."""
-    mean = model.mean_shape.astype(np.float64) - model.center
-    facing = trimesh.Trimesh(mean, model.triangles, process=False).vertex_normals[:, 2]
+    facing = mean_normals(model)[:, 2]
     ids = model.landmark_indices.copy()
     for point, line in enumerate(contour_lines(model)):
         away = np.flatnonzero(facing[line] <= 0.0)
         ids[point] = line[away[0]] if len(away) else line[np.argmin(facing[line])]
     return ids
+
+
+@functools.lru_cache(maxsize=4)
+def mean_normals(model: MorphableModel) -> np.ndarray:
+    """Unit vertex normals ``[V, 3]`` of the mean shape."""
+    return np.asarray(trimesh.Trimesh(model.mean_shape.astype(np.float64), model.triangles,
+                                      process=False).vertex_normals)
 
 
 @dataclasses.dataclass
@@ -204,11 +209,13 @@ class LandmarkFitter:
         self._mean = model.mean_shape.astype(np.float64)
         # the jaw's contour lines as one list of vertex ids [C], each line's
         # positions in it, and those vertices' mean, identity and expression rows
+        # and mean-shape normals
         lines = contour_lines(model)
         ends = np.cumsum([len(line) for line in lines])
         candidates = np.concatenate(lines)
         self._contour = (candidates, [np.arange(end - len(line), end)
-                                      for line, end in zip(lines, ends)])
+                                      for line, end in zip(lines, ends)],
+                         mean_normals(model)[candidates])
         self._contour_rows = (self._mean[candidates], self._id[candidates],
                               self._exp[candidates])
 
@@ -270,20 +277,33 @@ class LandmarkFitter:
     def jaw_vertices(self, params: np.ndarray) -> np.ndarray:
         """Landmark vertex ids ``[68]`` of ``jaw="contour"`` at the pose of
         ``params`` ``[P]``: those of :func:`outline_landmarks`, and for a face
-        turned by 5 deg or more, on both sides the current occluding contour:
-        on each line of :func:`contour_lines`, the vertex whose projection is
-        outermost (the side turned away shows the outline of its cheek, in
-        front of the frontal outline; the side turned towards the camera that
-        of its jaw, further back)."""
+        turned by 5 deg or more, on both sides the current occluding contour,
+        found as :func:`outline_landmarks` finds the frontal one: on each line
+        of :func:`contour_lines`, front to back, the first vertex whose normal
+        (the mean shape's, posed) no longer faces the camera, else (a line
+        the view never grazes, as under a jaw turned towards the camera) the
+        vertex whose projection is outermost. The side turned away shows the
+        outline of its cheek, in front of the frontal outline (and of the
+        ear, further back); the side turned towards the camera that of its
+        jaw, further back."""
         ids = outline_landmarks(self.model).copy()
         g = self.layout.split_numpy(np.asarray(params, np.float64))
-        if abs(euler_matrix(g["rotation"])[0, 2]) < np.sin(np.radians(5.0)):  # sin(yaw)
+        rotation = euler_matrix(g["rotation"])
+        if abs(rotation[0, 2]) < np.sin(np.radians(5.0)):  # sin(yaw)
             return ids
-        candidates, lines = self._contour
+        candidates, lines, normals = self._contour
+        mean = self._contour_rows[0]
+        world = np.exp(g["scale"][0]) * (mean - self.camera.center) @ rotation.T + g["translation"]
+        to_camera = [0.0, 0.0, self.camera.distance] - world if self.camera.perspective else \
+            np.array([0.0, 0.0, 1.0])
+        facing = np.sum(normals @ rotation.T * to_camera, 1)
         x = self._project(params, *self._contour_rows)[:, 0]
         for point, line in enumerate(lines):
-            if point != 8:  # image-left points 0-7 outermost to the left
-                ids[point] = candidates[line[np.argmax((x if point > 8 else -x)[line])]]
+            if point == 8:
+                continue
+            away = np.flatnonzero(facing[line] <= 0.0)
+            outermost = np.argmax((x if point > 8 else -x)[line])  # 0-7: image left
+            ids[point] = candidates[line[away[0] if len(away) else outermost]]
         return ids
 
     # --------------------------------------------------------------- solve
