@@ -15,9 +15,9 @@ alternation (pitch trades against identity; alternating converges slowly):
   blendshape weights (:data:`EXPRESSION_SPARSITY`);
 * jaw, by what the 16 jaw points (all but the chin) mark:
   ``jaw="contour"``, the *visible* outline (300-W, dlib, photo detectors):
-  the jaw vertices of :func:`outline_landmarks`, and on a turned face the
-  current occluding contour on a horizontal line of vertices through each
-  jaw landmark ("landmark marching", as in Zhu et al.'s HPEN/3DDFA);
+  the current occluding contour on a horizontal line of vertices through
+  each jaw landmark ("landmark marching", as in Zhu et al.'s HPEN/3DDFA),
+  by :func:`outline_landmarks`' rule (its vertices on a frontal face);
   ``jaw="outline"``, a frontal face's outline carried on the head, hidden
   or not (AFLW2000-3D's fitted and re-annotated points, LS3D-W): the
   vertices of :func:`outline_landmarks`, fixed;
@@ -34,8 +34,8 @@ alternation (pitch trades against identity; alternating converges slowly):
   scores (MediaPipe's).
 
 Everything is numpy on the 68 landmark vertices (and, for ``contour``, the
-~900 of the jaw's lines): ~9-10 ms per face on one thread (9
-Levenberg-Marquardt iterations over both solves; ``contour`` ~15 ms).
+normals of the jaw lines' ~900): ~9-10 ms per face on one thread (9
+Levenberg-Marquardt iterations over both solves; ``contour`` ~11 ms).
 """
 
 from __future__ import annotations
@@ -208,16 +208,13 @@ class LandmarkFitter:
                         in ((False, self.expressions), (True, self.unscored_expressions))}
         self._mean = model.mean_shape.astype(np.float64)
         # the jaw's contour lines as one list of vertex ids [C], each line's
-        # positions in it, and those vertices' mean, identity and expression rows
-        # and mean-shape normals
+        # positions in it, and those vertices' mean-shape normals [C, 3]
         lines = contour_lines(model)
         ends = np.cumsum([len(line) for line in lines])
         candidates = np.concatenate(lines)
         self._contour = (candidates, [np.arange(end - len(line), end)
                                       for line, end in zip(lines, ends)],
                          mean_normals(model)[candidates])
-        self._contour_rows = (self._mean[candidates], self._id[candidates],
-                              self._exp[candidates])
 
     # ------------------------------------------------------------ objective
     def _vertices(self, ids: np.ndarray, identity: np.ndarray, expression: np.ndarray):
@@ -258,52 +255,29 @@ class LandmarkFitter:
 
     def project(self, params: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Pixels ``[N, 2]`` of vertices ``ids`` for ``params`` ``[P]``."""
-        return self._project(params, self._mean[ids], self._id[ids], self._exp[ids])
-
-    def _project(self, params: np.ndarray, mean: np.ndarray, id_basis: np.ndarray,
-                 exp_basis: np.ndarray) -> np.ndarray:
-        """Pixels ``[N, 2]`` of the vertices with rows ``mean`` ``[N, 3]``,
-        ``id_basis`` ``[N, 3, I]`` and ``exp_basis`` ``[N, 3, E]``."""
         g = self.layout.split_numpy(np.asarray(params, np.float64))
         rotation = euler_matrix(g["rotation"])
-        local = mean + (id_basis.reshape(-1, id_basis.shape[2]) @ g["identity"]  # one gemv
-                        + exp_basis.reshape(-1, exp_basis.shape[2]) @ g["expression"]
-                        ).reshape(-1, 3)
-        world = np.exp(g["scale"][0]) * (local - self.camera.center) @ rotation.T \
-            + g["translation"]
+        world = np.exp(g["scale"][0]) * (self._vertices(ids, g["identity"], g["expression"])
+                                         - self.camera.center) @ rotation.T + g["translation"]
         return self.camera.project(world)[0]
 
     # ---------------------------------------------------------- contour jaw
     def jaw_vertices(self, params: np.ndarray) -> np.ndarray:
         """Landmark vertex ids ``[68]`` of ``jaw="contour"`` at the pose of
-        ``params`` ``[P]``: those of :func:`outline_landmarks`, and for a face
-        turned by 5 deg or more, on both sides the current occluding contour,
-        found as :func:`outline_landmarks` finds the frontal one: on each line
-        of :func:`contour_lines`, front to back, the first vertex whose normal
-        (the mean shape's, posed) no longer faces the camera, else (a line
-        the view never grazes, as under a jaw turned towards the camera) the
-        vertex whose projection is outermost. The side turned away shows the
-        outline of its cheek, in front of the frontal outline (and of the
-        ear, further back); the side turned towards the camera that of its
-        jaw, further back."""
-        ids = outline_landmarks(self.model).copy()
-        g = self.layout.split_numpy(np.asarray(params, np.float64))
-        rotation = euler_matrix(g["rotation"])
-        if abs(rotation[0, 2]) < np.sin(np.radians(5.0)):  # sin(yaw)
-            return ids
+        ``params`` ``[P]``: the model's own, with the jaw points (all but the
+        chin) on the current occluding contour, found as
+        :func:`outline_landmarks` finds the frontal one (which this is at
+        zero rotation): on each line of :func:`contour_lines`, front to back,
+        the first vertex whose normal (the mean shape's, rotated) no longer
+        faces the camera, else the one turned furthest from it. A face turned
+        away shows the outline of its cheek, in front of the frontal outline;
+        one turned towards the camera that of its jaw, further back."""
+        rotation = euler_matrix(self.layout.split_numpy(np.asarray(params, np.float64))["rotation"])
         candidates, lines, normals = self._contour
-        mean = self._contour_rows[0]
-        world = np.exp(g["scale"][0]) * (mean - self.camera.center) @ rotation.T + g["translation"]
-        to_camera = [0.0, 0.0, self.camera.distance] - world if self.camera.perspective else \
-            np.array([0.0, 0.0, 1.0])
-        facing = np.sum(normals @ rotation.T * to_camera, 1)
-        x = self._project(params, *self._contour_rows)[:, 0]
-        for point, line in enumerate(lines):
-            if point == 8:
-                continue
-            away = np.flatnonzero(facing[line] <= 0.0)
-            outermost = np.argmax((x if point > 8 else -x)[line])  # 0-7: image left
-            ids[point] = candidates[line[away[0] if len(away) else outermost]]
+        facing = normals @ rotation[2]  # the rotated normals' depth components
+        ids = self.model.landmark_indices.copy()
+        ids[:17] = [candidates[line[away[0]] if len(away := np.flatnonzero(facing[line] <= 0.0))
+                               else line[np.argmin(facing[line])]] for line in lines]
         return ids
 
     # --------------------------------------------------------------- solve
