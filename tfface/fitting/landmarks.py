@@ -128,12 +128,20 @@ def outline_landmarks(model: MorphableModel) -> np.ndarray:
     no longer faces a frontal camera (depth component <= 0), else the one
     turned furthest from it. ICT-FaceKit's own jaw vertices sit 18-36 mm in
     front of it, on the cheeks (README, Benchmarks)."""
-    facing = mean_normals(model)[:, 2]
     ids = model.landmark_indices.copy()
-    for point, line in enumerate(contour_lines(model)):
-        away = np.flatnonzero(facing[line] <= 0.0)
-        ids[point] = line[away[0]] if len(away) else line[np.argmin(facing[line])]
+    ids[:17] = turned_away(contour_lines(model), mean_normals(model)[:, 2])
     return ids
+
+
+def turned_away(lines: Sequence[np.ndarray], facing: np.ndarray) -> np.ndarray:
+    """The occluding contour on each of ``lines`` (indices into ``facing``,
+    front to back) ``[L]``: its first entry whose ``facing`` (a normal's
+    component towards the camera) is <= 0, else the one turned furthest."""
+    contour = []
+    for line in lines:
+        away = np.flatnonzero(facing[line] <= 0.0)
+        contour.append(line[away[0]] if len(away) else line[np.argmin(facing[line])])
+    return np.array(contour, np.int64)
 
 
 @functools.lru_cache(maxsize=4)
@@ -276,8 +284,7 @@ class LandmarkFitter:
         candidates, lines, normals = self._contour
         facing = normals @ rotation[2]  # the rotated normals' depth components
         ids = self.model.landmark_indices.copy()
-        ids[:17] = [candidates[line[away[0]] if len(away := np.flatnonzero(facing[line] <= 0.0))
-                               else line[np.argmin(facing[line])]] for line in lines]
+        ids[:17] = candidates[turned_away(lines, facing)]
         return ids
 
     # --------------------------------------------------------------- solve
