@@ -198,12 +198,14 @@ class FaceReconstructor:
         (:meth:`reconstruct_detected`). ``blendshapes``: per face,
         ARKit-named scores (MediaPipe's), which give the landmark fit the
         expressions 68 points cannot see and the eyelids'; None per face or
-        for all: those keep the encoder's values. Empty when no face is found. The encoder's output is refined by the landmark fit
+        for all: those keep the encoder's values. Empty when no face is
+        found. The encoder's output is refined by the landmark fit
         (``landmark_fit``; ``jaw``: what the jaw points mark,
         :data:`tfface.landmark_sources.JAW_MODES`), then, with
         ``fit_steps`` > 0, by photometric fitting. ``detected``: the
-        landmarks come from :attr:`landmarker`, so the fit takes its jaw mode (:attr:`detector_jaw`, unless
-        ``jaw`` is given) and per-point confidence
+        landmarks come from :attr:`landmarker`, so the fit takes its jaw
+        mode (:attr:`detector_jaw`, unless ``jaw`` is given) and per-point
+        confidence
         (:attr:`detector_confidence`); other landmarks (a ``.pts`` file) are
         trusted alike, jaw ``contour`` unless ``jaw`` is given."""
         if landmarks is None:

@@ -25,9 +25,10 @@ SMOOTHING_BETA = 1.0
 (:data:`tfface.encoders.GROUP_SCALES`: ~30 degrees of rotation, 10 mm, a
 blendshape's full weight), so each group's cutoff rises alike with its
 speed. On ``benchmarks/video.py``'s clip (a synthetic head turning at up to
-110 degrees/s, mouth open for 8 frames): pose error 1.9 degrees and jitter
-(frame-to-frame second difference of the error) 0.4, where unsmoothed
-frames give 1.5 / 1.0; beta 0.5 gave 2.4 / 0.3, 2.0 1.6 / 0.5. Before, a
+110 degrees/s, mouth open for 8 frames), before its eyes and mouth were
+painted: pose error 1.9 degrees and jitter (frame-to-frame second difference
+of the error) 0.4, where unsmoothed frames give 1.5 / 1.0; beta 0.5 gave
+2.4 / 0.3, 2.0 1.6 / 0.5 (painted: 2.0 / 0.4, unsmoothed 1.2 / 0.9). Before, a
 beta of 0.05 in natural units (radians, mm) for every group lagged behind
 a turning head: 4.3 / 0.2, and the mouth opening came out at 0.13 instead
 of 0.20 (0.33 unsmoothed, of a true 0.7)."""

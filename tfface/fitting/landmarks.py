@@ -34,7 +34,7 @@ alternation (pitch trades against identity; alternating converges slowly):
   scores (MediaPipe's).
 
 Everything is numpy on the 68 landmark vertices (and, for ``contour``, the
-normals of the jaw lines' ~900): ~9-10 ms per face on one thread (9
+mean shape's normals): ~9-10 ms per face on one thread (9
 Levenberg-Marquardt iterations over both solves; ``contour`` ~11 ms).
 """
 
@@ -215,14 +215,6 @@ class LandmarkFitter:
         self._fitted = {scored: (ids, np.ascontiguousarray(self._exp[:, :, ids])) for scored, ids
                         in ((False, self.expressions), (True, self.unscored_expressions))}
         self._mean = model.mean_shape.astype(np.float64)
-        # the jaw's contour lines as one list of vertex ids [C], each line's
-        # positions in it, and those vertices' mean-shape normals [C, 3]
-        lines = contour_lines(model)
-        ends = np.cumsum([len(line) for line in lines])
-        candidates = np.concatenate(lines)
-        self._contour = (candidates, [np.arange(end - len(line), end)
-                                      for line, end in zip(lines, ends)],
-                         mean_normals(model)[candidates])
 
     # ------------------------------------------------------------ objective
     def _vertices(self, ids: np.ndarray, identity: np.ndarray, expression: np.ndarray):
@@ -281,10 +273,9 @@ class LandmarkFitter:
         away shows the outline of its cheek, in front of the frontal outline;
         one turned towards the camera that of its jaw, further back."""
         rotation = euler_matrix(self.layout.split_numpy(np.asarray(params, np.float64))["rotation"])
-        candidates, lines, normals = self._contour
-        facing = normals @ rotation[2]  # the rotated normals' depth components
+        facing = mean_normals(self.model) @ rotation[2]  # the rotated normals' depth
         ids = self.model.landmark_indices.copy()
-        ids[:17] = candidates[turned_away(lines, facing)]
+        ids[:17] = turned_away(contour_lines(self.model), facing)
         return ids
 
     # --------------------------------------------------------------- solve
