@@ -26,6 +26,7 @@ Nothing else in tfface hard-codes an offset into this vector.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Dict, List, Mapping, Tuple
 
 import numpy as np
@@ -83,17 +84,17 @@ class FaceParams:
             expression_names=tuple(model.expression_names),
         )
 
-    @property
+    @functools.cached_property
     def sizes(self) -> Dict[str, int]:
         """Group name -> size, in layout order."""
         return {group: getattr(self, group) for group in GROUPS}
 
-    @property
+    @functools.cached_property
     def size(self) -> int:
         """Total length P of the parameter vector."""
         return sum(self.sizes.values())
 
-    @property
+    @functools.cached_property
     def slices(self) -> Dict[str, slice]:
         """Group name -> slice into the parameter vector."""
         out, start = {}, 0

@@ -29,12 +29,18 @@ def euler_matrix(angles: np.ndarray) -> np.ndarray:
     (pitch, yaw, roll) radians: ``R = Rz(roll) @ Ry(yaw) @ Rx(pitch)``
     (scipy ``Rotation.from_euler("xyz", angles)``); as
     :func:`tfface.layers.camera.rotation_matrix` in the graph."""
-    a, b, c = np.moveaxis(np.asarray(angles, np.float64), -1, 0)
-    ca, sa, cb, sb, cc, sc = np.cos(a), np.sin(a), np.cos(b), np.sin(b), np.cos(c), np.sin(c)
-    rows = [[cc * cb, cc * sb * sa - sc * ca, cc * sb * ca + sc * sa],
-            [sc * cb, sc * sb * sa + cc * ca, sc * sb * ca - cc * sa],
-            [-sb, cb * sa, cb * ca]]
-    return np.stack([np.stack(row, -1) for row in rows], -2)
+    angles = np.asarray(angles, np.float64)
+    cos, sin = np.cos(angles), np.sin(angles)
+    ca, cb, cc = cos[..., 0], cos[..., 1], cos[..., 2]
+    sa, sb, sc = sin[..., 0], sin[..., 1], sin[..., 2]
+    rows = ((cc * cb, cc * sb * sa - sc * ca, cc * sb * ca + sc * sa),
+            (sc * cb, sc * sb * sa + cc * ca, sc * sb * ca - cc * sa),
+            (-sb, cb * sa, cb * ca))
+    matrix = np.empty(angles.shape[:-1] + (3, 3))  # filled in place: np.stack costs 3x here
+    for i, row in enumerate(rows):
+        for j, value in enumerate(row):
+            matrix[..., i, j] = value
+    return matrix
 
 
 def wrap_angles(angles: np.ndarray) -> np.ndarray:

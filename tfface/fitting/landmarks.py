@@ -34,15 +34,16 @@ alternation (pitch trades against identity; alternating converges slowly):
   scores (MediaPipe's).
 
 Everything is numpy on the 68 landmark vertices (and, for ``contour``, the
-mean shape's normals): ~9-10 ms per face on one thread (9
-Levenberg-Marquardt iterations over both solves; ``contour`` ~11 ms).
+mean shape's normals): ~6 ms per face on one thread (9
+Levenberg-Marquardt iterations over both solves, a third of the time in
+the ~140-unknown linear solves; ``contour`` ~8 ms).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Mapping, Optional, Sequence, Tuple
+from typing import Dict, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import trimesh
@@ -211,14 +212,21 @@ class LandmarkFitter:
         self.sparsity = float(sparsity) if self.bounded else 0.0
         self._id = model.id_basis.astype(np.float64).reshape(model.num_vertices, 3, -1)
         self._exp = model.exp_basis.astype(np.float64).reshape(model.num_vertices, 3, -1)
-        # the expressions fitted (indices [E], basis [V, 3, E]) without and with scores
-        self._fitted = {scored: (ids, np.ascontiguousarray(self._exp[:, :, ids])) for scored, ids
-                        in ((False, self.expressions), (True, self.unscored_expressions))}
+        # the expressions fitted [E] without and with scores
+        self._fitted = {False: self.expressions, True: self.unscored_expressions}
         self._mean = model.mean_shape.astype(np.float64)
+        self._gathered = functools.lru_cache(maxsize=16)(self._gather)
 
     # ------------------------------------------------------------ objective
-    def _vertices(self, ids: np.ndarray, identity: np.ndarray, expression: np.ndarray):
-        return self._mean[ids] + self._id[ids] @ identity + self._exp[ids] @ expression
+    def _rows(self, ids: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The mean ``[N, 3]``, identity ``[N, 3, K_id]`` and expression
+        ``[N, 3, K_exp]`` rows of vertices ``ids`` ``[N]`` (cached: a fit
+        visits a few vertex sets many times)."""
+        return self._gathered(np.asarray(ids, np.int64).tobytes())
+
+    def _gather(self, key: bytes) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ids = np.frombuffer(key, np.int64)
+        return self._mean[ids], self._id[ids], self._exp[ids]
 
     def weights(self, confidence: Optional[np.ndarray] = None) -> np.ndarray:
         """Per-point weights ``[68]`` (sum 1): the training's, times the
@@ -240,26 +248,31 @@ class LandmarkFitter:
         ``[P]`` against ``target`` ``[68, 2]``, with vertex ``ids`` ``[68]``
         and per-point ``confidence`` ``[68]`` (:meth:`weights`)."""
         ids = self.model.landmark_indices if ids is None else ids
-        return self._loss(params, target, ids, self.weights(confidence))
+        return self._loss(self._projection(np.asarray(params, np.float64), ids), target,
+                          self.weights(confidence))
 
-    def _loss(self, params: np.ndarray, target: np.ndarray, ids: np.ndarray,
-              weights: np.ndarray) -> float:
-        pixels = self.project(params, ids)
-        groups = self.layout.split_numpy(params)
+    def _loss(self, at: "_Projection", target: np.ndarray, weights: np.ndarray) -> float:
         size = float(self.camera.size[1])
-        landmark = np.sum(weights * np.sum(((pixels - target) / size) ** 2, 1))
+        landmark = np.sum(weights * np.sum(((at.pixels - target) / size) ** 2, 1))
         return float(self.landmark_weight * landmark
-                     + self.prior_id * np.sum(groups["identity"] ** 2)
-                     + self.prior_exp * np.sum(groups["expression"] ** 2)
-                     + self.sparsity * np.sum(np.abs(groups["expression"])))
+                     + self.prior_id * np.sum(at.groups["identity"] ** 2)
+                     + self.prior_exp * np.sum(at.groups["expression"] ** 2)
+                     + self.sparsity * np.sum(np.abs(at.groups["expression"])))
 
     def project(self, params: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Pixels ``[N, 2]`` of vertices ``ids`` for ``params`` ``[P]``."""
-        g = self.layout.split_numpy(np.asarray(params, np.float64))
-        rotation = euler_matrix(g["rotation"])
-        world = np.exp(g["scale"][0]) * (self._vertices(ids, g["identity"], g["expression"])
-                                         - self.camera.center) @ rotation.T + g["translation"]
-        return self.camera.project(world)[0]
+        return self._projection(np.asarray(params, np.float64), ids).pixels
+
+    def _projection(self, params: np.ndarray, ids: np.ndarray) -> "_Projection":
+        """Where ``params`` ``[P]`` put vertices ``ids`` ``[N]``, with what a step needs."""
+        groups = self.layout.split_numpy(params)
+        rotation = euler_matrix(groups["rotation"])
+        scale = np.exp(groups["scale"][0])
+        mean, id_rows, exp_rows = self._rows(ids)
+        local = (mean + id_rows @ groups["identity"] + exp_rows @ groups["expression"]
+                 - self.camera.center)
+        pixels, dpix = self.camera.project(scale * local @ rotation.T + groups["translation"])
+        return _Projection(params, ids, groups, rotation, scale, local, pixels, dpix)
 
     # ---------------------------------------------------------- contour jaw
     def jaw_vertices(self, params: np.ndarray) -> np.ndarray:
@@ -354,23 +367,23 @@ class LandmarkFitter:
         return outline_landmarks(self.model) if jaw == "outline" else self.model.landmark_indices
 
     def _solve(self, params: np.ndarray, target: np.ndarray, jaw: str, iterations: int,
-               weights: np.ndarray, fitted: Tuple[np.ndarray, np.ndarray],
+               weights: np.ndarray, fitted: np.ndarray,
                hold_rotation: bool = False) -> Tuple[np.ndarray, int]:
         """Levenberg-Marquardt from ``params`` with per-point ``weights``
-        ``[68]``, over the expressions ``fitted`` (their indices ``[E]`` and
-        basis ``[V, 3, E]``); the head rotation held with ``hold_rotation``.
+        ``[68]``, over the expressions ``fitted`` (indices ``[E]``); the head
+        rotation held with ``hold_rotation``.
         Returns the params and the iterations run."""
-        ids = self._vertex_ids(params, jaw)
-        current, damping, done = self._loss(params, target, ids, weights), 1e-3, 0
+        at = self._projection(params, self._vertex_ids(params, jaw))
+        current, damping, done = self._loss(at, target, weights), 1e-3, 0
         for done in range(1, iterations + 1):
-            step = self._step(params, target, ids, weights, fitted, damping, hold_rotation)
+            step = self._step(at, target, weights, fitted, damping, hold_rotation)
             if step is None:
                 break
-            trial = self._clip(params + step)
-            trial_ids = self._vertex_ids(trial, jaw)
-            loss = self._loss(trial, target, trial_ids, weights)
+            trial = self._clip(at.params + step)
+            trial_at = self._projection(trial, self._vertex_ids(trial, jaw))
+            loss = self._loss(trial_at, target, weights)
             if loss < current:
-                params, ids, damping = trial, trial_ids, max(damping / 3, 1e-6)
+                at, damping = trial_at, max(damping / 3, 1e-6)
                 improvement, current = current - loss, loss
                 if improvement < CONVERGED * max(current, 1e-12):
                     break
@@ -378,7 +391,7 @@ class LandmarkFitter:
                 damping *= 10
                 if damping > 1e4:
                     break
-        return params, done
+        return at.params, done
 
     def _clip(self, params: np.ndarray) -> np.ndarray:
         """``params`` with rotation angles wrapped into [-pi, pi) and bounded
@@ -390,33 +403,28 @@ class LandmarkFitter:
             params[s] = np.clip(params[s], 0.0, 1.0)
         return params
 
-    def _step(self, params: np.ndarray, target: np.ndarray, ids: np.ndarray,
-              weights: np.ndarray, fitted: Tuple[np.ndarray, np.ndarray], damping: float,
+    def _step(self, at: "_Projection", target: np.ndarray, weights: np.ndarray,
+              expressions: np.ndarray, damping: float,
               hold_rotation: bool = False) -> Optional[np.ndarray]:
-        """One damped Gauss-Newton step ``[P]`` (zero outside the fitted
-        entries, and on the rotation with ``hold_rotation``)."""
-        expressions, basis = fitted
-        g = self.layout.split_numpy(params)
-        s = self.layout.slices
-        rotation = euler_matrix(g["rotation"])
-        scale = np.exp(g["scale"][0])
-        local = self._vertices(ids, g["identity"], g["expression"]) - self.camera.center
-        world = scale * local @ rotation.T + g["translation"]
-        pixels, dpix = self.camera.project(world)                       # [68,2], [68,2,3]
-        sr = scale * rotation
-        blocks = [
-            -np.matmul(sr, _skew(local)),                                 # d world / d w
-            np.broadcast_to(np.eye(3)[:, :2], (len(ids), 3, 2)),          # tx, ty
-            (local @ sr.T)[:, :, None],                                   # log scale
-            np.matmul(sr, self._id[ids]),                                 # identity
-            np.matmul(sr, basis[ids]),
-        ]
-        jac_world = np.concatenate(blocks, 2)                             # [68, 3, n]
+        """One damped Gauss-Newton step ``[P]`` from ``at`` (zero outside the
+        fitted entries, and on the rotation with ``hold_rotation``)."""
+        g, s, rotation, local, dpix = at.groups, self.layout.slices, at.rotation, at.local, at.dpix
+        _, id_rows, exp_rows = self._rows(at.ids)
+        dlocal = dpix @ (at.scale * rotation)       # d pixels / d (model-space point) [68,2,3]
+        l0, l1, l2 = (local[:, None, i] for i in range(3))
+        d0, d1, d2 = (dlocal[:, :, i] for i in range(3))
+        jac = np.concatenate([
+            # rotation increment w (R <- R exp([w]x)): -dlocal [local]x = local x dlocal
+            np.stack([l1 * d2 - l2 * d1, l2 * d0 - l0 * d2, l0 * d1 - l1 * d0], 2),
+            dpix[:, :, :2],                                               # tx, ty
+            dlocal @ local[:, :, None],                                   # log scale
+            dlocal @ id_rows,                                             # identity
+            dlocal @ exp_rows[:, :, expressions],                         # expressions fitted
+        ], 2)                                                             # [68, 2, n]
         size = float(self.camera.size[1])
         row = np.sqrt(self.landmark_weight * weights)[:, None] / size
-        jac = np.matmul(dpix, jac_world) * row[:, :, None]
-        jac = jac.reshape(-1, jac_world.shape[2])
-        residual = ((pixels - target) * row).reshape(-1)
+        jac = (jac * row[:, :, None]).reshape(2 * len(at.ids), -1)
+        residual = ((at.pixels - target) * row).reshape(-1)
         n_id = self.layout.identity
         prior = np.zeros(jac.shape[1])
         prior[6:6 + n_id] = self.prior_id
@@ -434,11 +442,12 @@ class LandmarkFitter:
             free[6 + n_id:] = ~(((current <= 0) & (exp_gradient > 0))
                                 | ((current >= 1) & (exp_gradient < 0)))
             lower[6 + n_id:], upper[6 + n_id:] = -current, 1 - current
-        hessian = jac.T @ jac + np.diag(prior)
+        hessian = jac.T @ jac
+        hessian.flat[::len(hessian) + 1] += prior
         delta = self._bounded_solve(hessian, gradient, free, lower, upper, damping)
         if delta is None:
             return None
-        step = np.zeros_like(params)
+        step = np.zeros_like(at.params)
         new_rotation = rotation @ _rotvec_matrix(delta[:3])
         step[s["rotation"]] = euler_from_matrix(new_rotation) - g["rotation"]
         step[s["translation"].start:s["translation"].start + 2] = delta[3:5]
@@ -461,8 +470,10 @@ class LandmarkFitter:
         delta, free = np.zeros(len(gradient)), free.copy()
         diagonal = np.diag(hessian) + 1e-9
         for _ in range(len(gradient)):
-            normal = hessian[np.ix_(free, free)] + damping * np.diag(diagonal[free])
-            pinned = hessian[np.ix_(free, ~free)] @ delta[~free]
+            rows = hessian[free]
+            normal = rows[:, free]
+            normal.flat[::len(normal) + 1] += damping * diagonal[free]
+            pinned = rows[:, ~free] @ delta[~free]
             try:
                 solved = -np.linalg.solve(normal, gradient[free] + pinned)
             except np.linalg.LinAlgError:
@@ -477,18 +488,27 @@ class LandmarkFitter:
         return delta
 
 
+class _Projection(NamedTuple):
+    """``params`` ``[P]`` (their ``groups``) seen at vertices ``ids``
+    ``[N]``: ``rotation`` ``[3, 3]``, ``scale``, model-space points
+    ``local`` ``[N, 3]`` (about the pose pivot), ``pixels`` ``[N, 2]`` and
+    d(pixels)/d(world) ``dpix`` ``[N, 2, 3]``."""
+
+    params: np.ndarray
+    ids: np.ndarray
+    groups: Dict[str, np.ndarray]
+    rotation: np.ndarray
+    scale: float
+    local: np.ndarray
+    pixels: np.ndarray
+    dpix: np.ndarray
+
+
 def _rotvec_matrix(vector: np.ndarray) -> np.ndarray:
     """Rodrigues: rotation vector ``[3]`` -> ``[3, 3]``."""
     angle = np.linalg.norm(vector)
     if angle < 1e-12:
         return np.eye(3)
-    k = _skew((vector / angle)[None])[0]
+    x, y, z = vector / angle
+    k = np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]])  # [axis]x
     return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k
-
-
-def _skew(vectors: np.ndarray) -> np.ndarray:
-    """``[N, 3] -> [N, 3, 3]`` cross-product matrices ``[v]x``."""
-    x, y, z = vectors[:, 0], vectors[:, 1], vectors[:, 2]
-    zero = np.zeros_like(x)
-    return np.stack([np.stack([zero, -z, y], 1), np.stack([z, zero, -x], 1),
-                     np.stack([-y, x, zero], 1)], 1)
