@@ -126,7 +126,7 @@ def test_photo_folder_source_labels_the_vertices_its_jaw_convention_marks():
     """data.source=folder: each face's labels carry the model vertices its
     landmarks mark under data.jaw (here outline: the frontal outline's)."""
     from tfface.config import load_config
-    from tfface.fitting.landmarks import outline_landmarks
+    from tfface.fitting.contour import outline_landmarks
     from tfface.layers import Renderer
     from tfface.morphable import default_model
     from tfface.training import build_dataset

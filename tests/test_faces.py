@@ -233,7 +233,7 @@ def test_prepare_records_the_vertices_each_annotation_marks(tmp_path):
     on each point's contour line; the inner points always the model's own."""
     from tfface.cli import main
     from tfface.data.records import records_dataset
-    from tfface.fitting.landmarks import contour_lines, outline_landmarks
+    from tfface.fitting.contour import contour_lines, outline_landmarks
     from tfface.morphable import default_model
     faces = shared_path("faces")
     photos = tmp_path / "photos"

@@ -11,7 +11,8 @@ import tensorflow as tf
 
 from tfface.data.synthetic import random_params
 from tfface.fitting import LandmarkFitter
-from tfface.fitting.landmarks import EXPRESSION_SPARSITY, contour_lines, outline_landmarks
+from tfface.fitting.contour import contour_landmarks, contour_lines, outline_landmarks
+from tfface.fitting.landmarks import EXPRESSION_SPARSITY
 from tfface.layers import Renderer
 from tfface.losses import landmark_loss, regularization_loss
 from tfface.loss_weights import DEFAULT_LOSS_WEIGHTS, DEFAULT_REGULARIZATION
@@ -147,6 +148,11 @@ def _sphere_model(radius: float = 80.0):
     return MorphableModel(mean_shape=vertices, id_basis=np.zeros((3 * v, 1)),
                           exp_basis=np.zeros((3 * v, 1)), triangles=sphere.faces,
                           landmark_indices=ids, name="sphere")
+
+
+def test_contour_landmarks_reject_a_rotation_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"rotation: shape \(3,\), expected \[3, 3\]"):
+        contour_landmarks(default_model(), np.zeros(3))
 
 
 def test_outline_jaw_vertices_lie_on_the_frontal_occluding_contour():

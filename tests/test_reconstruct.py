@@ -71,7 +71,7 @@ def test_landmarks_are_reported_at_the_vertices_the_fit_matched(reconstructor, s
     """Jaw points on the frontal outline (``jaw="outline"``): the face's
     landmarks are those vertices' projections, so they (and its quality)
     follow the input jaw, where the model's own cheek vertices do not."""
-    from tfface.fitting.landmarks import outline_landmarks
+    from tfface.fitting.contour import outline_landmarks
     from tfface.layers import Renderer
     ids = outline_landmarks(reconstructor.model)
     renderer = Renderer.from_model(reconstructor.model, (160, 160))
@@ -170,7 +170,7 @@ def test_photometric_fit_matches_the_landmark_fits_vertices(reconstructor, synth
     vertices: zero for a face whose outline points are the targets, which
     the model's own jaw vertices miss."""
     from tfface.fitting import PhotometricFitter
-    from tfface.fitting.landmarks import outline_landmarks
+    from tfface.fitting.contour import outline_landmarks
     renderer = reconstructor.renderer
     params = synthetic["params"][:2]
     ids = outline_landmarks(reconstructor.model)

@@ -15,12 +15,11 @@ alternation (pitch trades against identity; alternating converges slowly):
   blendshape weights (:data:`EXPRESSION_SPARSITY`);
 * jaw, by what the 16 jaw points (all but the chin) mark:
   ``jaw="contour"``, the *visible* outline (300-W, dlib, photo detectors):
-  the current occluding contour on a horizontal line of vertices through
-  each jaw landmark ("landmark marching", as in Zhu et al.'s HPEN/3DDFA),
-  by :func:`outline_landmarks`' rule (its vertices on a frontal face);
+  the current occluding contour at the fitted pose
+  (:func:`tfface.fitting.contour.contour_landmarks`);
   ``jaw="outline"``, a frontal face's outline carried on the head, hidden
   or not (AFLW2000-3D's fitted and re-annotated points, LS3D-W): the
-  vertices of :func:`outline_landmarks`, fixed;
+  vertices of :func:`tfface.fitting.contour.outline_landmarks`, fixed;
   ``jaw="fixed"``, the model's own landmark vertices (MediaPipe's face-oval
   map, :mod:`tfface.faces.mesh_map`; points rendered from the model);
 * per-point ``confidence`` (optional): the landmarker's trust in each point
@@ -46,10 +45,10 @@ import functools
 from typing import Dict, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
-import trimesh
 
 from tfface.arkit import model_blendshape_weights
 from tfface.face_loss import FaceLoss
+from tfface.fitting.contour import contour_landmarks, outline_landmarks
 from tfface.landmark_sources import JAW_MODES
 from tfface.morphable.model import NUM_LANDMARKS, MorphableModel
 from tfface.params import FaceParams
@@ -78,10 +77,6 @@ CONVERGED = 1e-4
 """A solve stops when a step lowers the loss by less than this fraction of it
 (1e-7 before: on synthetic faces the same errors to 0.01 mm and 0.01 deg,
 on photos poses within 0.03 deg and 9 iterations instead of 13)."""
-LINE_HALF_HEIGHT_MM = 3.0
-LINE_DEPTH_MM = 45.0
-LINE_FRONT_MM = 40.0
-LINE_INNER = 0.3
 
 
 def landmark_expressions(names: Sequence[str], count: int) -> np.ndarray:
@@ -91,65 +86,6 @@ def landmark_expressions(names: Sequence[str], count: int) -> np.ndarray:
         return np.arange(count)
     return np.array([i for i, n in enumerate(names)
                      if not str(n).startswith(UNSEEN_EXPRESSIONS)], np.int64)
-
-
-@functools.lru_cache(maxsize=4)
-def contour_lines(model: MorphableModel) -> Tuple[np.ndarray, ...]:
-    """Per iBUG jaw point 0..16, the candidate vertex ids ``[n_i]`` of its
-    occluding-contour line, front to back: vertices of the mean shape within
-    :data:`LINE_HALF_HEIGHT_MM` of the landmark's height, on its side of the
-    face (at least :data:`LINE_INNER` of its distance from the midline), from
-    :data:`LINE_FRONT_MM` in front of it (the cheek, where a face turned
-    away shows its outline) to :data:`LINE_DEPTH_MM` behind it (towards the
-    ear, where a face turned towards the camera shows it). The chin (8)
-    keeps its own vertex."""
-    mean = model.mean_shape.astype(np.float64) - model.center
-    lines = []
-    for point in range(17):
-        anchor = int(model.landmark_indices[point])
-        x, y, z = mean[anchor]
-        if point == 8:
-            lines.append(np.array([anchor]))
-            continue
-        side = np.sign(x)
-        keep = ((np.abs(mean[:, 1] - y) <= LINE_HALF_HEIGHT_MM)
-                & (side * mean[:, 0] >= LINE_INNER * side * x)
-                & (mean[:, 2] <= z + LINE_FRONT_MM) & (mean[:, 2] >= z - LINE_DEPTH_MM))
-        line = np.union1d(np.flatnonzero(keep), [anchor])
-        lines.append(line[np.argsort(-mean[line, 2], kind="stable")])
-    return tuple(lines)
-
-
-@functools.lru_cache(maxsize=4)
-def outline_landmarks(model: MorphableModel) -> np.ndarray:
-    """Landmark vertex ids ``[68]``: the model's own, with jaw points 0-16
-    (but the chin, 8) moved onto the mean face's *frontal occluding contour*,
-    where annotators of a frontal face click its outline: on each point's
-    :func:`contour_lines` line, front to back, the first vertex whose normal
-    no longer faces a frontal camera (depth component <= 0), else the one
-    turned furthest from it. ICT-FaceKit's own jaw vertices sit 18-36 mm in
-    front of it, on the cheeks (README, Benchmarks)."""
-    ids = model.landmark_indices.copy()
-    ids[:17] = turned_away(contour_lines(model), mean_normals(model)[:, 2])
-    return ids
-
-
-def turned_away(lines: Sequence[np.ndarray], facing: np.ndarray) -> np.ndarray:
-    """The occluding contour on each of ``lines`` (indices into ``facing``,
-    front to back) ``[L]``: its first entry whose ``facing`` (a normal's
-    component towards the camera) is <= 0, else the one turned furthest."""
-    contour = []
-    for line in lines:
-        away = np.flatnonzero(facing[line] <= 0.0)
-        contour.append(line[away[0]] if len(away) else line[np.argmin(facing[line])])
-    return np.array(contour, np.int64)
-
-
-@functools.lru_cache(maxsize=4)
-def mean_normals(model: MorphableModel) -> np.ndarray:
-    """Unit vertex normals ``[V, 3]`` of the mean shape."""
-    return np.asarray(trimesh.Trimesh(model.mean_shape.astype(np.float64), model.triangles,
-                                      process=False).vertex_normals)
 
 
 @dataclasses.dataclass
@@ -277,19 +213,12 @@ class LandmarkFitter:
     # ---------------------------------------------------------- contour jaw
     def jaw_vertices(self, params: np.ndarray) -> np.ndarray:
         """Landmark vertex ids ``[68]`` of ``jaw="contour"`` at the pose of
-        ``params`` ``[P]``: the model's own, with the jaw points (all but the
-        chin) on the current occluding contour, found as
-        :func:`outline_landmarks` finds the frontal one (which this is at
-        zero rotation): on each line of :func:`contour_lines`, front to back,
-        the first vertex whose normal (the mean shape's, rotated) no longer
-        faces the camera, else the one turned furthest from it. A face turned
-        away shows the outline of its cheek, in front of the frontal outline;
-        one turned towards the camera that of its jaw, further back."""
-        rotation = euler_matrix(self.layout.split_numpy(np.asarray(params, np.float64))["rotation"])
-        facing = mean_normals(self.model) @ rotation[2]  # the rotated normals' depth
-        ids = self.model.landmark_indices.copy()
-        ids[:17] = turned_away(contour_lines(self.model), facing)
-        return ids
+        ``params`` ``[P]`` (:func:`tfface.fitting.contour.contour_landmarks`):
+        the frontal outline at zero rotation; a face turned away shows the
+        outline of its cheek, one turned towards the camera that of its jaw,
+        further back."""
+        angles = self.layout.split_numpy(np.asarray(params, np.float64))["rotation"]
+        return contour_landmarks(self.model, euler_matrix(angles))
 
     # --------------------------------------------------------------- solve
     def fit(self, target: np.ndarray, init: Optional[np.ndarray] = None, jaw: str = "contour",
