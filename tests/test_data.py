@@ -88,6 +88,7 @@ def test_pts_files_count_pixels_from_one(tmp_path):
     (b"garbage", "no { ... } block of points"),
     (b"version: 1\n{\n1 2\n3 4 5\n}\n", "point 2 is '3 4 5', not 'x y'"),
     (b"version: 1\n{\n1 x\n}\n", "point 1 is '1 x', not 'x y'"),
+    (b"version: 1\n{\n1 2\nnan 4\n}\n", "point 2 is 'nan 4', not 'x y' (two finite numbers)"),
     (b"version: 1\n{\n1 2\n}\n", "1 points, expected 68"),
     (b"\xff\xfe\x00", "not a text file"),
 ])

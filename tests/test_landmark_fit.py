@@ -196,12 +196,20 @@ def test_outline_jaw_fits_annotated_outlines_that_fixed_vertices_do_not(setup):
     assert np.mean(errors["outline"]) < 0.6 * np.mean(errors["fixed"]), errors
 
 
-def test_bad_target_shape_is_rejected(setup):
+def test_bad_target_or_init_is_rejected(setup):
     _, _, fitter = setup
     with pytest.raises(ValueError, match=r"\[68, 2\]"):
         fitter.fit(np.zeros((5, 2)))
     with pytest.raises(ValueError, match="jaw"):
         fitter.fit(np.zeros((68, 2)), jaw="visible")
+    with pytest.raises(ValueError, match=rf"init: shape \(3,\), expected \[{fitter.layout.size}\]"):
+        fitter.fit(np.zeros((68, 2)), np.zeros(3))
+    missing = np.zeros((68, 2))
+    missing[30] = np.nan  # a landmark left out, e.g. a blank field of a CSV
+    with pytest.raises(ValueError, match="target: NaN or infinite"):
+        fitter.fit(missing)
+    with pytest.raises(ValueError, match="init: NaN or infinite"):
+        fitter.fit(np.zeros((68, 2)), np.full(fitter.layout.size, np.inf))
 
 
 def test_rotation_comes_back_wrapped_to_plus_minus_pi(setup):

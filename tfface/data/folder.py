@@ -35,9 +35,11 @@ def read_pts(path: str) -> np.ndarray:
     for line in (line for line in text[start + 1:end].splitlines() if line.strip()):
         try:
             x, y = (float(word) for word in line.split())
+            if not (np.isfinite(x) and np.isfinite(y)):  # float() reads 'nan' and 'inf'
+                raise ValueError
         except ValueError:
-            raise TfFaceError(f"{path}: point {len(points) + 1} is {line.strip()!r}, not 'x y'; "
-                              f"an iBUG .pts file holds {hint}") from None
+            raise TfFaceError(f"{path}: point {len(points) + 1} is {line.strip()!r}, not 'x y' "
+                              f"(two finite numbers); an iBUG .pts file holds {hint}") from None
         points.append((x, y))
     if len(points) != 68:
         raise TfFaceError(f"{path}: {len(points)} points, expected 68")

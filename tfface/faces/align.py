@@ -96,10 +96,20 @@ def alignment_transform(landmarks: np.ndarray, size: int, template: np.ndarray,
     rotation shrinks with cos(roll) and turns negative beyond 90 degrees:
     an upside-down crop). The map is scale + shift only, unless ``level``:
     then it also rotates the face upright, about the template's centroid.
+
+    Raises:
+      ValueError: ``landmarks`` not of the template's shape, not finite, or
+        all at one point.
     """
     target = np.asarray(template, np.float64) * size - 0.5
     source = np.asarray(landmarks, np.float64)
+    if source.shape != target.shape:
+        raise ValueError(f"landmarks: shape {source.shape}, expected {list(target.shape)}")
+    if not np.all(np.isfinite(source)):
+        raise ValueError("landmarks: NaN or infinite coordinates; fill in missing landmarks")
     source_c, target_c = source - source.mean(0), target - target.mean(0)
+    if not np.any(source_c):
+        raise ValueError("landmarks: all at one point; a face's landmarks spread over it")
     dot = (source_c * target_c).sum()
     cross = (source_c[:, 0] * target_c[:, 1] - source_c[:, 1] * target_c[:, 0]).sum()
     scale = float(np.hypot(dot, cross) / (source_c ** 2).sum())

@@ -241,8 +241,16 @@ class LandmarkFitter:
         target = np.asarray(target, np.float64)
         if target.shape != (NUM_LANDMARKS, 2):
             raise ValueError(f"target: shape {target.shape}, expected [68, 2]")
-        params = self._clip(self.layout.zeros(1)[0].astype(np.float64) if init is None else
-                            np.array(init, np.float64))
+        params = (self.layout.zeros(1)[0].astype(np.float64) if init is None else
+                  np.array(init, np.float64))
+        if params.shape != (self.layout.size,):
+            raise ValueError(f"init: shape {params.shape}, expected [{self.layout.size}] "
+                             f"(the params of model {self.model.name})")
+        for name, values, fix in (("target", target, "fill in missing landmarks"),
+                                  ("init", params, "start from finite params")):
+            if not np.all(np.isfinite(values)):
+                raise ValueError(f"{name}: NaN or infinite values; {fix}")
+        params = self._clip(params)
         scored = blendshapes is not None
         if scored:
             params = self._with_scores(params, blendshapes)
