@@ -76,3 +76,18 @@ def test_reconstruct_refuses_a_folder_of_other_files(tmp_path):
     assert os.listdir(out) == ["holiday.jpg"]
     assert main(["demo", "--out", str(out), "--count", "1", "--size", "64", "--overwrite"]) == 0
     assert (out / "holiday.jpg").read_bytes() == b"not ours" and (out / "face0.png").is_file()
+
+
+def test_a_pts_file_of_another_photo_is_refused_by_name(tmp_path, capsys):
+    from tfface.data.folder import read_pts, write_pts
+    photos = tmp_path / "photos"
+    assert main(["demo", "--out", str(photos), "--count", "1", "--size", "64"]) == 0
+    pts = photos / "face0.pts"
+    write_pts(str(pts), read_pts(str(pts)) * 4)  # the points of a photo 4x as large
+    capsys.readouterr()
+    out = tmp_path / "out"
+    assert main(["reconstruct", str(photos / "face0.png"), "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith(f"tfface: error: {pts}: ")
+    assert "points lie outside the photo (64 x 64 px)" in error[0]
+    assert not out.exists()

@@ -100,6 +100,22 @@ def test_bad_pts_files_are_named_with_what_is_wrong(tmp_path, content, message):
     assert str(error.value).startswith(f"{path}: {message}")
 
 
+def test_a_pts_file_must_lie_on_its_photo(tmp_path):
+    from tfface.data.folder import read_photo_pts
+    points = read_pts(shared_path("faces", "takeo.pts"))
+    points -= points.min(0)  # the face in the photo's top-left corner
+    photo = np.zeros((int(points[:, 1].max()) + 5, int(points[:, 0].max()) + 5, 3), np.uint8)
+    path = str(tmp_path / "face.pts")
+    for shift, accepted in ((0, True), (-0.3, True), (-0.7, False)):  # in face widths, leftwards
+        moved = points + [shift * np.ptp(points[:, 0]), 0]
+        write_pts(path, moved)
+        if accepted:  # a face cut off by the frame keeps its points
+            np.testing.assert_allclose(read_photo_pts(path, photo), moved, atol=1e-3)
+        else:
+            with pytest.raises(TfFaceError, match="points lie outside the photo"):
+                read_photo_pts(path, photo)
+
+
 def test_photo_folder_with_pts_gives_aligned_crops():
     folder = shared_path("faces")
     points = read_pts(os.path.join(folder, "takeo.pts"))

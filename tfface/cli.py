@@ -138,11 +138,11 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _photo_landmarks(path: str) -> Optional[List[np.ndarray]]:
+def _photo_landmarks(path: str, photo: np.ndarray) -> Optional[List[np.ndarray]]:
     """The 68 landmarks of ``<photo>.pts`` when it exists (else None: detect)."""
-    from tfface.data.folder import read_pts
+    from tfface.data.folder import read_photo_pts
     pts = os.path.splitext(path)[0] + ".pts"
-    return [read_pts(pts)] if os.path.isfile(pts) else None
+    return [read_photo_pts(pts, photo)] if os.path.isfile(pts) else None
 
 
 UNCONFIRMED_HINT = "--keep-unconfirmed reconstructs an unconfirmed face anyway (roughly)"
@@ -188,7 +188,7 @@ def _reconstruct_photo(reconstructor, path: str, out: str, formats, fit_steps: i
     from tfface.faces import read_image
     from tfface.outputs import write_reconstruction
     photo = read_image(path)
-    landmarks = _photo_landmarks(path)
+    landmarks = _photo_landmarks(path, photo)
     if landmarks is None:
         found, sources = _detected_faces(reconstructor, photo, path, keep_unconfirmed, notes)
         faces = reconstructor.reconstruct_detected(photo, found, fit_steps=fit_steps, jaw=jaw)

@@ -46,6 +46,20 @@ def read_pts(path: str) -> np.ndarray:
     return np.array(points, np.float64) - PTS_ORIGIN
 
 
+def read_photo_pts(path: str, image: np.ndarray) -> np.ndarray:
+    """:func:`read_pts` of the annotation of ``image`` ``[H, W, 3]``, checked
+    against it: at least half of the points lie on the photo (a face cut
+    off by the frame keeps most of its points; the .pts of another photo, or
+    of another size of this one, does not)."""
+    points = read_pts(path)
+    height, width = image.shape[:2]
+    outside = int(np.sum(np.any((points < -0.5) | (points > [width - 0.5, height - 0.5]), 1)))
+    if outside > len(points) // 2:
+        raise TfFaceError(f"{path}: {outside} of {len(points)} points lie outside the photo "
+                          f"({width} x {height} px); use the .pts of this photo, at this size")
+    return points
+
+
 def write_pts(path: str, landmarks: np.ndarray) -> None:
     """``[68, 2]`` 0-based pixel coordinates -> iBUG ``.pts`` file (from :data:`PTS_ORIGIN`)."""
     from tfface.io_utils import atomic_output
@@ -69,7 +83,8 @@ def load_folder(folder: str, size: int, template: Optional[np.ndarray] = None,
         stem, ext = os.path.splitext(path)
         if ext.lower() not in IMAGE_EXTENSIONS or not os.path.isfile(stem + ".pts"):
             continue
-        aligned = align_face(read_image(path), read_pts(stem + ".pts"), size, template)
+        image = read_image(path)
+        aligned = align_face(image, read_photo_pts(stem + ".pts", image), size, template)
         images.append(aligned.crop.astype(np.float32))
         landmarks.append(aligned.landmarks.astype(np.float32))
         if fitter is not None:

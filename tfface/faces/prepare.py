@@ -43,7 +43,7 @@ def photo_faces(photo: str, landmarks_dir: Optional[str], landmarker_factory
     """Read one photo and find its faces: ``{"image", "faces": [[68, 2]],
     "rejected": [reason], "source": "pts"|"detector"}``, or
     ``{"reason", "detail"}`` when it cannot be used."""
-    from tfface.data.folder import read_pts
+    from tfface.data.folder import read_photo_pts
     from tfface.faces.image_io import ImageReadError, read_image
     try:
         image = read_image(photo)
@@ -52,7 +52,8 @@ def photo_faces(photo: str, landmarks_dir: Optional[str], landmarker_factory
     pts = annotation_path(photo, landmarks_dir)
     if os.path.isfile(pts):
         try:
-            return {"image": image, "faces": [read_pts(pts)], "rejected": [], "source": "pts"}
+            return {"image": image, "faces": [read_photo_pts(pts, image)], "rejected": [],
+                    "source": "pts"}
         except TfFaceError as error:
             return {"reason": "bad_annotation", "detail": str(error)}
     detected = landmarker_factory()(image)
