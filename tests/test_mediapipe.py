@@ -285,6 +285,8 @@ def test_no_face_and_tiny_face(landmarker):
     canvas[100:100 + 45, 100:100 + 30] = cv2.resize(photo, (30, 45))
     faces = landmarker(canvas)
     assert all(f.problem == "face_too_small" for f in faces)
+    for shape in ((10, 4000, 3), (4000, 10, 3), (1, 1, 3)):  # a 10 x 4000 strip crashed the resize
+        assert landmarker(np.full(shape, 128, np.uint8)) == []
 
 
 def test_a_detection_the_mesh_does_not_see_is_flagged_and_reported(landmarker, tmp_path, capsys):

@@ -270,7 +270,9 @@ class BlazeFaceDetector:
             scale = DETECTOR_SIZE / size
             return cv2.resize(image_rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
-        if whole:  # letterboxed: the photo at the window's top left
+        if whole and min(height, width) * DETECTOR_SIZE >= side:
+            # letterboxed: the photo at the window's top left (unless it would
+            # be under a pixel thick there, as a 10 x 4000 strip: no face to see)
             small = resized(side)
             window = np.zeros((DETECTOR_SIZE, DETECTOR_SIZE, 3), np.uint8)
             window[:small.shape[0], :small.shape[1]] = small
