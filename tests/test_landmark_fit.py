@@ -4,6 +4,8 @@ bounded sparse expressions."""
 
 from __future__ import annotations
 
+import os
+
 import cv2
 import numpy as np
 import pytest
@@ -293,3 +295,23 @@ def test_fit_reaches_a_minimum_that_an_independent_optimizer_cannot_improve(setu
                          options={"maxiter": 200})
         assert fitter.loss(start, points) <= found.fun * (1 + 1e-5)
         assert fitter.loss(start, points) == pytest.approx(fit.loss_after, rel=1e-6)
+
+
+def test_the_fit_runs_with_one_blas_thread_and_gives_the_others_back(setup, monkeypatch):
+    from threadpoolctl import threadpool_info
+    model, renderer, fitter = setup
+    numpy_dir = os.path.dirname(os.path.dirname(np.__file__))  # numpy's BLAS: numpy.libs / numpy
+    threads = lambda: [lib["num_threads"] for lib in threadpool_info()  # noqa: E731
+                       if lib["user_api"] == "blas" and lib["filepath"].startswith(
+                           os.path.join(numpy_dir, "numpy"))]
+    before, inside = threads(), []
+    solve = type(fitter)._solve
+
+    def recording(self, *args, **kwargs):
+        inside.append(threads())
+        return solve(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(fitter), "_solve", recording)
+    fitter.fit(_faces(renderer, 1, 3)[1][0], jaw="fixed")
+    assert before and inside and all(counts == [1] * len(before) for counts in inside)
+    assert threads() == before

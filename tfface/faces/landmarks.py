@@ -23,6 +23,7 @@ from typing import Dict, List, Optional
 import cv2
 import numpy as np
 
+from tfface.blas import one_blas_thread
 from tfface.errors import TfFaceError
 from tfface.faces.blendshapes import FaceBlendshapes
 from tfface.faces.mediapipe import (FINE_MIN_PRESENCE, BlazeFaceDetector, FaceMesh,
@@ -114,6 +115,7 @@ class MediaPipeLandmarker(Landmarker):
         self.blendshapes = FaceBlendshapes(threads)
         self.min_face, self.max_outside, self.min_presence = min_face, max_outside, min_presence
 
+    @one_blas_thread
     def __call__(self, image_rgb: np.ndarray) -> List[DetectedFace]:
         """All detections in a uint8 RGB photo ``[H, W, 3]``, best score
         first; those not to use carry a ``problem``."""
@@ -122,6 +124,7 @@ class MediaPipeLandmarker(Landmarker):
             max(self.min_presence, FINE_MIN_PRESENCE) if d.fine else self.min_presence))
             for d in self.detector(image_rgb)])
 
+    @one_blas_thread
     def track(self, image_rgb: np.ndarray, previous: DetectedFace) -> Optional[DetectedFace]:
         """The face of ``previous`` (a result of this landmarker) in the next
         video frame, cropped from its last mesh; None when the track is lost."""
@@ -129,6 +132,7 @@ class MediaPipeLandmarker(Landmarker):
                           self.min_presence)
         return face if face.problem is None else None
 
+    @one_blas_thread
     def face_in_box(self, image_rgb: np.ndarray, box: np.ndarray,
                     score: float = 1.0) -> DetectedFace:
         """The face in ``box`` ``[4]`` (x0, y0, x1, y1; carrying ``score``),
