@@ -264,9 +264,9 @@ class LandmarkFitter:
             params, more = self._solve(params, target, jaw, iterations, self.point_weights,
                                        fitted, hold_rotation=True)
             done += more
-        ids = self._vertex_ids(params, jaw)
-        return LandmarkFit(params.astype(np.float32), self.project(params, ids), ids, before,
-                           self.loss(params, target, ids), done)
+        at = self._projection(params, self._vertex_ids(params, jaw))
+        return LandmarkFit(params.astype(np.float32), at.pixels, at.ids, before,
+                           self._loss(at, target, self.point_weights), done)
 
     def annotation_vertices(self, target: np.ndarray, jaw: str) -> np.ndarray:
         """The vertex ids ``[68]`` that landmarks ``target`` ``[68, 2]``
