@@ -19,6 +19,9 @@ def main(argv=None) -> int:
     parser.add_argument("--config", required=True, help="YAML recipe (see configs/)")
     parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--init-weights", help="local backbone weights (model.init_weights)")
+    parser.add_argument("--init-encoder", metavar="ENCODER",
+                        help="fine-tune: start from this trained encoder.keras, or 'default' for "
+                             "the shipped one (model.init_encoder)")
     parser.add_argument("--overwrite", action="store_true",
                         help="train into an output_dir that holds other files")
     args = parser.parse_args(argv)
@@ -28,6 +31,8 @@ def main(argv=None) -> int:
     overrides = list(args.override)
     if args.init_weights:
         overrides.append(f"model.init_weights={args.init_weights}")
+    if args.init_encoder:
+        overrides.append(f"model.init_encoder={args.init_encoder}")
     try:
         config = load_config(args.config, overrides)
         from tfface.training import train

@@ -312,3 +312,45 @@ def test_landmark_term_compares_with_the_vertices_the_labels_name(demo):
     without = model.compute_terms(Batch(image, landmarks))
     assert float(with_ids["landmark"]) < 1e-9
     assert float(without["landmark"]) > 1e-4
+
+
+def test_fine_tuning_starts_from_the_trained_encoder():
+    """``model.init_encoder: default`` starts from the shipped encoder's
+    weights: the built encoder predicts what the shipped file predicts."""
+    from tfface.reconstruct import DEFAULT_ENCODERS
+    from tfface.runtime import load_encoder
+    recipe = os.path.join(ROOT, "configs", "quickstart_cpu.yaml")
+    config = load_config(recipe, ["model.morphable_model=demo", "model.input_size=112",
+                                  "model.init_encoder=default"])
+    images = np.random.default_rng(0).uniform(0, 255, (2, 112, 112, 3)).astype(np.float32)
+    shipped = load_encoder(DEFAULT_ENCODERS["demo"]).predict(images)
+    assert np.abs(shipped).max() > 0.01
+    np.testing.assert_allclose(build_model(config).encoder.predict_on_batch(images), shipped,
+                               atol=1e-5)
+
+
+def test_fine_tuning_from_an_unlike_encoder_is_named(tmp_path, demo):
+    from tfface.params import FaceParams
+    from tfface.reconstruct import DEFAULT_ENCODERS
+    recipe = os.path.join(ROOT, "configs", "quickstart_cpu.yaml")
+    other_model = load_config(recipe, ["model.input_size=64",
+                                       f"model.init_encoder={DEFAULT_ENCODERS['demo']}"])
+    with pytest.raises(TfFaceError) as error:
+        build_model(other_model)
+    params = build_model(load_config(recipe)).renderer.layout.size
+    assert str(error.value) == (
+        f"{DEFAULT_ENCODERS['demo']}: its weights do not fit this config's encoder (a "
+        f"encoder_mobilenet_v3_small_112 with {FaceParams.from_model(demo).size} params, the "
+        "config's a "
+        f"encoder_mobilenet_v3_small_64 with {params}); give one trained for the same "
+        "morphable model and backbone")
+    exported = tmp_path / "face.tflite"
+    exported.write_bytes(b"x")
+    with pytest.raises(TfFaceError, match="face.tflite: fine-tuning starts from a .keras"):
+        build_model(load_config(recipe, [f"model.init_encoder={exported}"]))
+    with pytest.raises(TfFaceError, match="missing.keras: model.init_encoder not found"):
+        load_config(recipe, [f"model.init_encoder={tmp_path / 'missing.keras'}"])
+    model_file = tmp_path / "mine.npz"
+    model_file.write_bytes(b"")
+    with pytest.raises(TfFaceError, match="'default' is the shipped encoder of a built-in"):
+        load_config(recipe, [f"model.morphable_model={model_file}", "model.init_encoder=default"])

@@ -28,6 +28,8 @@ DEFAULTS: Dict[str, Any] = {
         "input_size": 224,
         "projection": "perspective",
         "init_weights": None,          # local backbone weights file
+        "init_encoder": None,          # fine-tune: a trained encoder.keras, or "default"
+                                       # (the shipped encoder of a built-in model)
     },
     "data": {
         "source": "synthetic",         # synthetic | tfrecord | folder
@@ -129,6 +131,14 @@ def load_config(path: Optional[str], overrides: Optional[List[str]] = None) -> D
     if morphable and morphable not in BUILTIN_MODEL_NAMES and not os.path.isfile(morphable):
         raise TfFaceError(f"{morphable}: model.morphable_model not found; give a .npz or one of "
                           f"{', '.join(BUILTIN_MODEL_NAMES)}")
+    start = config["model"]["init_encoder"]
+    if start == "default" and (morphable or DEFAULT_MODEL_NAME) not in BUILTIN_MODEL_NAMES:
+        raise TfFaceError(f"{path or 'config'}: model.init_encoder 'default' is the shipped "
+                          f"encoder of a built-in model ({', '.join(BUILTIN_MODEL_NAMES)}); "
+                          "give the path of an encoder.keras trained for this one")
+    if start not in (None, "default") and not os.path.isfile(str(start)):
+        raise TfFaceError(f"{start}: model.init_encoder not found; give a trained "
+                          "encoder.keras or default")
     return config
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from tfface.errors import TfFaceError
 from tfface.layers.serialization import PACKAGE
 from tfface.params import FaceParams
+from tfface.runtime import load_encoder
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class ResNetPreprocess(keras.layers.Layer):
@@ -109,3 +110,21 @@ def build_encoder(layout: FaceParams, backbone: str = "mobilenet_v3_small",
     x = keras.layers.Dense(layout.size, kernel_initializer="zeros", name="params_head")(x)
     params = ParameterScale(group_scales(layout).tolist(), name="params")(x)
     return keras.Model(image, params, name=f"encoder_{backbone}_{input_size}")
+
+
+def start_from(encoder: keras.Model, path: str) -> None:
+    """Set ``encoder``'s weights to those of the trained encoder ``.keras`` at
+    ``path`` (fine-tuning). It must have the same backbone and parameter
+    layout (morphable model), else a one-line :class:`TfFaceError`; the
+    input size may differ (the backbone's weights do not depend on it)."""
+    if not path.lower().endswith(".keras"):
+        raise TfFaceError(f"{path}: fine-tuning starts from a .keras encoder (train.py's "
+                          "encoder.keras), not an exported one")
+    trained = load_encoder(path)
+    shapes = [tuple(w.shape) for w in encoder.weights]
+    if [tuple(w.shape) for w in trained.model.weights] != shapes:
+        raise TfFaceError(f"{path}: its weights do not fit this config's encoder (a "
+                          f"{trained.model.name} with {trained.model.output_shape[-1]} params, "
+                          f"the config's a {encoder.name} with {encoder.output_shape[-1]}); give "
+                          "one trained for the same morphable model and backbone")
+    encoder.set_weights(trained.model.get_weights())

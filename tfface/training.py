@@ -19,7 +19,7 @@ from tfface.data.folder import load_folder
 from tfface.data.pipeline import Batch, arrays_dataset, unpack_batch
 from tfface.data.records import records_dataset
 from tfface.data.synthetic import render_synthetic
-from tfface.encoders import build_encoder
+from tfface.encoders import build_encoder, start_from
 from tfface.face_loss import FaceLoss, save_encoder
 from tfface.faces.align import mean_face_template
 from tfface.fitting.landmarks import LandmarkFitter
@@ -29,6 +29,7 @@ from tfface.layers.renderer import Renderer
 from tfface.autoencoder import FaceAutoencoder
 from tfface.morphable import load_model
 from tfface.overlay import draw_landmarks, to_uint8
+from tfface.reconstruct import DEFAULT_ENCODERS
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
@@ -48,6 +49,9 @@ def build_model(config: Dict[str, Any]) -> FaceAutoencoder:
     size = int(spec["input_size"])
     renderer = Renderer.from_model(model, (size, size), projection=spec["projection"])
     encoder = build_encoder(renderer.layout, spec["encoder"], size, spec["init_weights"])
+    if spec["init_encoder"] is not None:
+        start_from(encoder, DEFAULT_ENCODERS[spec["morphable_model"] or DEFAULT_MODEL_NAME]
+                   if spec["init_encoder"] == "default" else spec["init_encoder"])
     autoencoder = FaceAutoencoder(encoder, renderer, FaceLoss(config["losses"]))
     opt = config["optimizer"]
     rate = float(opt["learning_rate"])
@@ -237,6 +241,7 @@ def encoder_from_run(run_dir: str):
     latest = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
     if latest is None:
         raise TfFaceError(f"{run_dir}: no checkpoint yet; train first")
+    config["model"]["init_encoder"] = None  # the checkpoint's weights replace its start
     model = build_model(config)
     tf.train.Checkpoint(encoder=model.encoder).restore(latest).expect_partial()
     return model.encoder, model, load_model(config["model"]["morphable_model"])
