@@ -211,6 +211,36 @@ def test_reconstruct_command_writes_loadable_outputs(reconstructor, synthetic, t
     assert overlay.shape == (160, 160, 3)
 
 
+def test_a_large_face_is_overlaid_from_a_larger_render(reconstructor, synthetic, monkeypatch):
+    """A face whose crop spans 1280 photo pixels is rendered at 1024 px for
+    its overlay, not 512 upscaled 2.5x: its silhouette's soft edge (pixels
+    of partial opacity per boundary pixel, read off overlays on black and on
+    white) is clearly narrower than the 512 px render's (1.3 and 2.5 pixels
+    here); a small face keeps the 512 px renderer."""
+    import tfface.reconstruct as reconstruct
+    from tfface.outputs import overlay
+    small, = reconstructor.reconstruct(synthetic["photos"][0], [synthetic["landmarks"][0]])
+    assert reconstructor.overlay_renderer_for(small).image_size == (512, 512)
+    photo = cv2.resize(synthetic["photos"][0], (1280, 1280), interpolation=cv2.INTER_CUBIC)
+    large, = reconstructor.reconstruct(photo, [synthetic["landmarks"][0] * 8])
+    assert reconstructor.overlay_renderer_for(large).image_size == (1024, 1024)
+
+    def edge_width() -> float:
+        black, white = (overlay(np.full_like(photo, v), [large], reconstructor, opacity=1.0)
+                        .astype(float) / 255 for v in (0, 255))
+        alpha = (1 - (white - black).mean(-1))[:1100]  # above the legend's band
+        inside = alpha > 0.5
+        boundary = inside & ~(np.roll(inside, 1, 0) & np.roll(inside, -1, 0)
+                              & np.roll(inside, 1, 1) & np.roll(inside, -1, 1))
+        return ((alpha > 0.05) & (alpha < 0.95)).sum() / boundary.sum()
+
+    sharp = edge_width()
+    monkeypatch.setattr(reconstruct, "LARGE_OVERLAY_SIZE", 512)
+    assert reconstructor.overlay_renderer_for(large).image_size == (512, 512)
+    soft = edge_width()
+    assert sharp < 0.7 * soft, (sharp, soft)
+
+
 def test_landmark_dots_scale_with_the_face_in_a_large_photo():
     from tfface.outputs import landmark_radius
     face = np.array([[0.0, 0.0], [250.0, 300.0]])  # its width: 250 px

@@ -22,11 +22,11 @@ def overlay(photo: np.ndarray, faces: Sequence[FaceReconstruction],
             reconstructor: FaceReconstructor, opacity: float = 0.6) -> np.ndarray:
     """uint8 RGB photo ``[H, W, 3]`` with each face's render blended in,
     input landmarks in red and the model's in green."""
-    renderer = reconstructor.overlay_renderer
     out = photo.astype(np.float32) / 255.0
     height, width = photo.shape[:2]
-    to_crop = resize_transform(reconstructor.size / renderer.image_size[1])
     for face in faces:
+        renderer = reconstructor.overlay_renderer_for(face)
+        to_crop = resize_transform(reconstructor.size / renderer.image_size[1])
         rendered = renderer(face.params[None])
         rgba = np.concatenate([rendered["image"][0].numpy(), rendered["mask"][0].numpy()], -1)
         blend_into(out, rgba, compose_transforms(face.aligned.inverse, to_crop), opacity)
