@@ -354,3 +354,24 @@ def test_fine_tuning_from_an_unlike_encoder_is_named(tmp_path, demo):
     model_file.write_bytes(b"")
     with pytest.raises(TfFaceError, match="'default' is the shipped encoder of a built-in"):
         load_config(recipe, [f"model.morphable_model={model_file}", "model.init_encoder=default"])
+
+
+def test_a_resumed_fine_tuning_run_starts_from_its_checkpoint(tmp_path):
+    """Once a run has a checkpoint, re-running it (or exporting it) does not
+    load ``model.init_encoder`` again: here the start is swapped for an
+    encoder of another model, which building from it would refuse."""
+    from tfface.reconstruct import DEFAULT_ENCODERS
+    from tfface.training import encoder_from_run
+    recipe = os.path.join(ROOT, "configs", "quickstart_cpu.yaml")
+    settings = ["model.morphable_model=demo", "model.input_size=32", "data.synthetic_count=4",
+                "data.batch_size=2", "schedule.steps=1", f"output_dir={tmp_path / 'run'}"]
+    train(load_config(recipe, settings + ["model.init_encoder=default"]), verbose=False)
+    swapped = load_config(recipe, settings + [f"model.init_encoder={DEFAULT_ENCODERS['ict']}",
+                                              "schedule.steps=2"])
+    with pytest.raises(TfFaceError, match="its weights do not fit"):
+        build_model(swapped)
+    train(swapped, verbose=False)
+    assert tf.train.latest_checkpoint(str(tmp_path / "run" / "checkpoints")).endswith("ckpt-2")
+    recorded = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert recorded["model"]["init_encoder"] == DEFAULT_ENCODERS["ict"]
+    encoder_from_run(str(tmp_path / "run"))  # restores the checkpoint, not the start

@@ -42,14 +42,16 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     return tf.distribute.get_strategy()
 
 
-def build_model(config: Dict[str, Any]) -> FaceAutoencoder:
-    """FaceAutoencoder for a config (call under the strategy's scope)."""
+def build_model(config: Dict[str, Any], start: bool = True) -> FaceAutoencoder:
+    """FaceAutoencoder for a config (call under the strategy's scope); with
+    ``start``, its encoder starts from ``model.init_encoder``'s weights, if
+    set (not when a checkpoint's will replace them)."""
     spec = config["model"]
     model = load_model(spec["morphable_model"])
     size = int(spec["input_size"])
     renderer = Renderer.from_model(model, (size, size), projection=spec["projection"])
     encoder = build_encoder(renderer.layout, spec["encoder"], size, spec["init_weights"])
-    if spec["init_encoder"] is not None:
+    if start and spec["init_encoder"] is not None:
         start_from(encoder, DEFAULT_ENCODERS[spec["morphable_model"] or DEFAULT_MODEL_NAME]
                    if spec["init_encoder"] == "default" else spec["init_encoder"])
     autoencoder = FaceAutoencoder(encoder, renderer, FaceLoss(config["losses"]))
@@ -150,8 +152,9 @@ def _train_into(out_dir: str, config: Dict[str, Any], verbose: bool) -> Dict[str
     """:func:`train` in the claimed ``out_dir``: its config, checkpoints,
     TensorBoard logs and, at the end, ``encoder.keras``."""
     strategy = make_strategy(config["strategy"])
+    resuming = tf.train.latest_checkpoint(os.path.join(out_dir, "checkpoints")) is not None
     with strategy.scope():
-        model = build_model(config)
+        model = build_model(config, start=not resuming)
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
     checkpoint = tf.train.Checkpoint(encoder=model.encoder, optimizer=model.optimizer, step=step)
     manager = tf.train.CheckpointManager(checkpoint, os.path.join(out_dir, "checkpoints"),
@@ -241,7 +244,6 @@ def encoder_from_run(run_dir: str):
     latest = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
     if latest is None:
         raise TfFaceError(f"{run_dir}: no checkpoint yet; train first")
-    config["model"]["init_encoder"] = None  # the checkpoint's weights replace its start
-    model = build_model(config)
+    model = build_model(config, start=False)
     tf.train.Checkpoint(encoder=model.encoder).restore(latest).expect_partial()
     return model.encoder, model, load_model(config["model"]["morphable_model"])
