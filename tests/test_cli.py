@@ -61,6 +61,8 @@ def test_renamed_flags_keep_their_old_names_for_one_release(tmp_path, capsys):
     assert parser.parse_args(["export", "--encoder", "e.keras", "--format", "onnx", "--out", "o"]
                              ).encoder == "e.keras"
     assert capsys.readouterr().err == ""
+    assert parser.parse_args(["export", "--encoder", "e.keras", "--format", "tflite", "--out", "o"]
+                             ).format == "tflite-fp32"  # what a user may expect plain tflite to be
     assert main(["demo", "--model", "demo", "--out", str(tmp_path / "d"), "--count", "1",
                  "--size", "64"]) == 0
     mesh = trimesh.load(str(tmp_path / "d" / "face0_face0.obj"), process=False)

@@ -445,7 +445,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--morphable-model", default="ict",
                         help="morphable model of an --encoder encoder: .npz, ict or demo")
     export.add_argument("--format", required=True, choices=EXPORT_FORMATS + ("all",),
-                        help="one format, or all of them into the --out folder")
+                        type=lambda name: "tflite-fp32" if name == "tflite" else name,
+                        help="one format (tflite: tflite-fp32), or all of them into the --out "
+                             "folder")
     export.add_argument("--out", required=True,
                         help="output file (a folder for savedmodel and for all)")
     export.add_argument("--int8-io", action="store_true", help="int8 input/output (tflite-int8)")
