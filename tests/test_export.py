@@ -220,3 +220,12 @@ def test_the_sidecar_describes_the_pipeline_around_the_encoder(roll):
     np.testing.assert_allclose(pixels, reference.project(
         np.exp(0.1) * (vertices - reference.center) @ rotation.T + [3.0, -2.0, 10.0])[0],
         atol=1e-3)
+
+
+@pytest.mark.parametrize("name, remedy", [("e.keras", "re-run the training run"),
+                                          ("e.tflite", "re-export it"), ("e.onnx", "re-export it")])
+def test_a_corrupt_encoder_file_names_how_to_get_it_again(tmp_path, name, remedy):
+    from tfface.errors import ModelFileError
+    (tmp_path / name).write_bytes(b"not a model")
+    with pytest.raises(ModelFileError, match=f"{name}: cannot load encoder .*; {remedy}"):
+        load_encoder(str(tmp_path / name))

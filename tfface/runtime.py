@@ -119,5 +119,7 @@ def load_encoder(path: str) -> EncoderRuntime:
     except TfFaceError:
         raise
     except Exception as error:  # each runtime raises its own types for corrupt files
+        remedy = ("re-run the training run that wrote it (it resumes and writes encoder.keras "
+                  "again)" if ext == ".keras" else "re-export it with `tfface export`")
         raise ModelFileError(f"{path}: cannot load encoder ({type(error).__name__}); "
-                          "re-export it with `tfface export`") from None
+                             f"{remedy}") from None
