@@ -15,7 +15,7 @@ one JSON line.
 Measured (80 renders): MediaPipe's jaw lies 2-13 mm deeper (behind) and
 1-12 mm lower than ICT-FaceKit's iBUG jaw vertices; fitted to MediaPipe's
 points with the model's vertices, faces turned 5-40 deg come out about 2 deg
-too turned on AFLW2000-3D. See the README (Benchmarks) for what swapping the
+too turned on AFLW2000-3D. See benchmarks/NOTES.md for what swapping the
 vertices did there.
 
     python benchmarks/jaw_vertices.py [--faces 80]

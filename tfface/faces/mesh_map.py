@@ -117,8 +117,8 @@ ratio of their inverse error variances, (3.6 / 8.5)^2 = 0.18, rounded, from
 such a map's NME on AFLW2000-3D's balanced subset as issue 13 states it
 (inner points 3.6 %, jaw 8.5 %). MediaPipe places the jaw of a pitched face
 nearer its frontal place than the face's, so an evenly weighted fit tilts
-the head too little. What it gains and what else was measured: the README
-(Benchmarks, AFLW2000-3D)."""
+the head too little. What it gains and what else was measured:
+benchmarks/NOTES.md (AFLW2000-3D)."""
 
 POINT_CONFIDENCE = np.concatenate([np.full(17, JAW_CONFIDENCE), np.ones(51)])
 """Per-point fitting confidence ``[68]`` of :func:`ibug68`'s points, for

@@ -88,5 +88,5 @@ def outline_landmarks(model: MorphableModel) -> np.ndarray:
     """Landmark vertex ids ``[68]`` with the jaw on the mean face's *frontal*
     occluding contour (:func:`contour_landmarks` at zero rotation), where
     annotators of a frontal face click its outline. ICT-FaceKit's own jaw
-    vertices sit 18-36 mm in front of it, on the cheeks (README, Benchmarks)."""
+    vertices sit 18-36 mm in front of it, on the cheeks (README, Reconstruct faces)."""
     return contour_landmarks(model, np.eye(3))
