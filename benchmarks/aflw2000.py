@@ -53,7 +53,7 @@ from tfface.evaluation import (YAW_BINS, aflw2000, aflw_angles, aflw_pose,  # no
                                landmark_box, nme_3ddfa, yaw_bin_means)
 from tfface.faces import read_image  # noqa: E402
 from tfface.landmark_sources import JAW_MODES, LANDMARKERS  # noqa: E402
-from tfface.reconstruct import FaceReconstructor  # noqa: E402
+from tfface.inference.reconstruct import FaceReconstructor  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "eval",
                     "aflw2000_3d")

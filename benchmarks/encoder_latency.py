@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 from tfface.export.pipeline import default_samples, export_encoder  # noqa: E402
 from tfface.morphable import load_model  # noqa: E402
 from tfface.params import FaceParams  # noqa: E402
-from tfface.reconstruct import DEFAULT_ENCODERS  # noqa: E402
+from tfface.encoders import DEFAULT_ENCODERS  # noqa: E402
 from tfface.runtime import load_encoder  # noqa: E402
 
 PEERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "peers")

@@ -42,7 +42,7 @@ from tfface.data.synthetic import random_params  # noqa: E402
 from tfface.fitting.landmarks import landmark_expressions  # noqa: E402
 from tfface.layers import Renderer  # noqa: E402
 from tfface.params import ROTATION_ORDER  # noqa: E402
-from tfface.reconstruct import FaceReconstructor  # noqa: E402
+from tfface.inference.reconstruct import FaceReconstructor  # noqa: E402
 
 SIZE = 256
 ACTIONS = (("jawOpen",), ("mouthSmile_L", "mouthSmile_R"), ("mouthFunnel",), ("mouthPucker",),

@@ -1,7 +1,7 @@
-"""UV texture extraction: ms per face at 1024 x 1024 (``tfface.texture``).
+"""UV texture extraction: ms per face at 1024 x 1024 (``tfface.inference.texture``).
 
 Reconstructs the faces of ``../shared/faces`` photos (or synthetic ICT
-renders when absent), then times :func:`tfface.texture.face_texture`
+renders when absent), then times :func:`tfface.inference.texture.face_texture`
 (after one warm-up run, which also builds the cached UV layout), and reports
 how the texels were filled (seen / mirrored / albedo). A table, then one
 JSON line. eos's ``extract_texture`` takes 0.27-1.5 s per photo here.
@@ -21,8 +21,8 @@ import time
 import numpy as np
 
 from tfface.faces import read_image
-from tfface.reconstruct import FaceReconstructor
-from tfface.texture import face_texture
+from tfface.inference.reconstruct import FaceReconstructor
+from tfface.inference.texture import face_texture
 
 FACES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "faces")
 

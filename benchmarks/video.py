@@ -31,8 +31,8 @@ import numpy as np
 from tfface.data.photoreal import eyes_and_mouth, random_backgrounds
 from tfface.layers import Renderer
 from tfface.morphable import default_model
-from tfface.reconstruct import FaceReconstructor
-from tfface.video import reconstruct_video
+from tfface.inference.reconstruct import FaceReconstructor
+from tfface.inference.video import reconstruct_video
 
 WIDTH, HEIGHT, FACE = 1280, 720, 360
 JAW_OPEN = 0.7

@@ -77,6 +77,10 @@ def test_the_graph_is_read():
     ("tfface.losses", "tfface.layers"),
     ("tfface.pinhole", "tfface.layers"),
     ("tfface.export", "tfface.training"),
+    ("tfface.training", "tfface.inference"),    # inference stages sit above training and
+    ("tfface.fitting", "tfface.inference"),     # fitting; only the command line uses them
+    ("tfface.faces", "tfface.inference"),
+    ("tfface.export", "tfface.inference"),
 ])
 def test_layering(within, target):
     assert not importers_of(target, within), f"{within} imports {target}"

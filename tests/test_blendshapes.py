@@ -58,7 +58,7 @@ def test_blendshape_model_refuses_points_that_are_not_a_face_mesh():
 
 @pytest.fixture(scope="module")
 def reconstructor():
-    from tfface.reconstruct import FaceReconstructor
+    from tfface.inference.reconstruct import FaceReconstructor
     return FaceReconstructor()
 
 

@@ -140,7 +140,7 @@ def test_eval_photos_pose_and_landmarks_within_bounds(source, max_pose, max_nme)
     / 3.0 % and 3.16 deg / 4.2 %; the README has the full-set figures)."""
     from tfface.evaluation import aflw2000, aflw_pose, landmark_box, nme_3ddfa
     from tfface.faces import read_image
-    from tfface.reconstruct import FaceReconstructor
+    from tfface.inference.reconstruct import FaceReconstructor
     folder = shared_path("eval", "aflw2000_3d")
     reconstructor = FaceReconstructor()
     errors, nmes = [], []

@@ -160,7 +160,7 @@ def test_bad_model_files_exit_3(tmp_path, demo, case):
 
 @pytest.mark.parametrize("ext", [".keras", ".tflite", ".onnx"])
 def test_truncated_encoder_files_exit_3(tmp_path, ext):
-    from tfface.reconstruct import DEFAULT_ENCODERS
+    from tfface.encoders import DEFAULT_ENCODERS
     path = tmp_path / f"encoder{ext}"
     path.write_bytes(open(DEFAULT_ENCODERS["demo"], "rb").read()[:3000])
     result = subprocess.run([sys.executable, "-m", "tfface.cli", "demo", "--morphable-model", "demo",
@@ -172,7 +172,7 @@ def test_truncated_encoder_files_exit_3(tmp_path, ext):
 
 
 def test_encoder_of_another_model_exits_3(tmp_path):
-    from tfface.reconstruct import DEFAULT_ENCODERS
+    from tfface.encoders import DEFAULT_ENCODERS
     result = subprocess.run([sys.executable, "-m", "tfface.cli", "demo", "--morphable-model", "demo",
                              "--encoder", DEFAULT_ENCODERS["ict"], "--out", str(tmp_path / "o")],
                             capture_output=True, text=True)

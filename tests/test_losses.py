@@ -128,7 +128,7 @@ def test_face_loss_defaults_are_the_shipped_recipe_and_unknown_keys_fail():
 
     from tfface.config import load_config
     from tfface.face_loss import FaceLoss, encoder_loss
-    from tfface.reconstruct import DEFAULT_ENCODERS
+    from tfface.encoders import DEFAULT_ENCODERS
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     recipe = load_config(os.path.join(root, "configs", "default_encoder.yaml"))["losses"]
     assert FaceLoss().section() == recipe

@@ -338,7 +338,7 @@ def test_unconfirmed_profiles_are_refused_or_reconstructed_on_request(landmarker
 
 
 def test_tracking_follows_and_recovers_after_a_cut(landmarker):
-    from tfface.video import _FaceTrack
+    from tfface.inference.video import _FaceTrack
     photo = read_image(shared_path("faces", "takeo.ppm"))
     blank = np.full_like(photo, 90)
     frames = [np.roll(photo, s, axis=1) for s in (0, 2, 4)] + [blank] + \

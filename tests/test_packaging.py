@@ -40,7 +40,7 @@ import json, sys, numpy as np
 import tfface
 from tfface.layers import Renderer
 from tfface.morphable import default_model
-from tfface.reconstruct import FaceReconstructor
+from tfface.inference.reconstruct import FaceReconstructor
 from tfface.export import FORMATS
 assert tfface.__file__.startswith(sys.argv[1]), tfface.__file__
 renderer = Renderer.from_model(default_model(), (160, 160))

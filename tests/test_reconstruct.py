@@ -36,7 +36,7 @@ def _check_pose(found, truth) -> None:
 
 @pytest.fixture(scope="module")
 def reconstructor():
-    from tfface.reconstruct import FaceReconstructor
+    from tfface.inference.reconstruct import FaceReconstructor
     return FaceReconstructor()
 
 
@@ -217,8 +217,8 @@ def test_a_large_face_is_overlaid_from_a_larger_render(reconstructor, synthetic,
     of partial opacity per boundary pixel, read off overlays on black and on
     white) is clearly narrower than the 512 px render's (1.3 and 2.5 pixels
     here); a small face keeps the 512 px renderer."""
-    import tfface.reconstruct as reconstruct
-    from tfface.outputs import overlay
+    import tfface.inference.reconstruct as reconstruct
+    from tfface.inference.outputs import overlay
     small, = reconstructor.reconstruct(synthetic["photos"][0], [synthetic["landmarks"][0]])
     assert reconstructor.overlay_renderer_for(small).image_size == (512, 512)
     photo = cv2.resize(synthetic["photos"][0], (1280, 1280), interpolation=cv2.INTER_CUBIC)
@@ -242,7 +242,7 @@ def test_a_large_face_is_overlaid_from_a_larger_render(reconstructor, synthetic,
 
 
 def test_landmark_dots_scale_with_the_face_in_a_large_photo():
-    from tfface.outputs import landmark_radius
+    from tfface.inference.outputs import landmark_radius
     face = np.array([[0.0, 0.0], [250.0, 300.0]])  # its width: 250 px
     assert landmark_radius(face, 1920, 1080) == 5  # a 400th of the photo
     assert landmark_radius(face / 5, 3000, 2000) == 1  # was 8 px: a 50-px face covered
@@ -250,7 +250,7 @@ def test_landmark_dots_scale_with_the_face_in_a_large_photo():
 
 
 def test_each_face_of_a_group_photo_is_numbered_above_its_brows():
-    from tfface.outputs import label_place
+    from tfface.inference.outputs import label_place
     from tfface.overlay import draw_label
     corner, height = label_place(np.array([[100.0, 200.0], [350.0, 500.0]]))
     assert height == 50 and np.allclose(corner, [100, 187.5])  # a fifth of the face's width
@@ -265,7 +265,7 @@ def test_each_face_of_a_group_photo_is_numbered_above_its_brows():
 def test_a_render_is_blended_where_it_lands_as_over_the_whole_photo(offset):
     # reference: warp onto the whole photo and blend everywhere (alpha 0 off the render);
     # the render inside the photo, over its edges, and wholly outside it
-    from tfface.outputs import blend_into
+    from tfface.inference.outputs import blend_into
     rng = np.random.default_rng(0)
     photo = rng.uniform(0, 1, (200, 300, 3)).astype(np.float32)
     rgba = rng.uniform(0, 1, (64, 64, 4)).astype(np.float32)
@@ -350,7 +350,7 @@ def test_face_less_photo_is_reported(tmp_path, capsys):
 def test_real_photo_with_detector_and_fit(tmp_path):
     from tfface.data.folder import read_pts
     from tfface.faces import read_image
-    from tfface.reconstruct import FaceReconstructor
+    from tfface.inference.reconstruct import FaceReconstructor
     path = shared_path("faces", "takeo.ppm")
     truth = read_pts(os.path.splitext(path)[0] + ".pts")
     faces = FaceReconstructor().reconstruct(read_image(path), fit_steps=60)
@@ -424,7 +424,7 @@ def test_video_smooths_the_pose_of_a_face_rolling_past_the_levelling_angle(recon
     # smoothed roll (photo frame) must still be a low-pass of the raw one.
     from tfface.layers import Renderer
     from tfface.faces.align import LEVEL_BEYOND_DEGREES
-    from tfface.video import reconstruct_video
+    from tfface.inference.video import reconstruct_video
     renderer = Renderer.from_model(reconstructor.model, (160, 160))
     rolls = np.linspace(10.0, 60.0, 10)
     assert rolls[0] < LEVEL_BEYOND_DEGREES < rolls[-1]
@@ -450,7 +450,7 @@ def test_video_smooths_the_pose_of_a_face_rolling_past_the_levelling_angle(recon
 
 
 def test_one_euro_filter_smooths_noise_and_follows_steps():
-    from tfface.video import OneEuroFilter
+    from tfface.inference.video import OneEuroFilter
     rng = np.random.default_rng(0)
     smoother = OneEuroFilter(rate=30.0, min_cutoff=1.0, beta=0.0)
     noisy = 1.0 + rng.normal(scale=0.1, size=(300, 2))
@@ -470,7 +470,7 @@ def test_video_filters_keep_up_with_a_turning_head_and_calm_a_still_one():
     the filter has settled (with beta 0.05 in radians, as before, 8 deg
     behind); a still head's 1-degree jitter is at least halved; a blendshape
     opened for 4 frames reaches most of its weight."""
-    from tfface.video import smoothing_filters
+    from tfface.inference.video import smoothing_filters
     rng = np.random.default_rng(0)
     frames = np.arange(60)
     turning = np.radians(60.0 * frames / 30.0)

@@ -12,7 +12,7 @@ import trimesh
 
 from tfface.layers import Renderer
 from tfface.morphable import default_model
-from tfface.texture import extract_texture, split_at_uv_seams, uv_layout, vertex_symmetry
+from tfface.inference.texture import extract_texture, split_at_uv_seams, uv_layout, vertex_symmetry
 
 SIZE = 256
 
@@ -102,7 +102,7 @@ def test_textured_obj_and_glb_files(painted, tmp_path):
 
 
 def test_views_accumulate_into_one_texture(painted):
-    from tfface.texture import TextureAccumulator
+    from tfface.inference.texture import TextureAccumulator
     model, renderer, params, photos, colour = painted
     layout = uv_layout(model, SIZE)
     truth = layout.interpolation @ colour
@@ -141,7 +141,7 @@ def test_an_overhanging_outline_does_not_take_the_background(painted, monkeypatc
     it (margin 0) over ten times as many do (0.7 % and 8.6 % of the charts
     here). Holes inside the face (eye and mouth openings) are not
     background."""
-    import tfface.texture as texture
+    import tfface.inference.texture as texture
     model, renderer, params, _, _ = painted
     out = renderer(params[1:2])
     mask = np.clip(out["mask"].numpy()[0], 0, 1)

@@ -317,7 +317,7 @@ def test_landmark_term_compares_with_the_vertices_the_labels_name(demo):
 def test_fine_tuning_starts_from_the_trained_encoder():
     """``model.init_encoder: default`` starts from the shipped encoder's
     weights: the built encoder predicts what the shipped file predicts."""
-    from tfface.reconstruct import DEFAULT_ENCODERS
+    from tfface.encoders import DEFAULT_ENCODERS
     from tfface.runtime import load_encoder
     recipe = os.path.join(ROOT, "configs", "quickstart_cpu.yaml")
     config = load_config(recipe, ["model.morphable_model=demo", "model.input_size=112",
@@ -331,7 +331,7 @@ def test_fine_tuning_starts_from_the_trained_encoder():
 
 def test_fine_tuning_from_an_unlike_encoder_is_named(tmp_path, demo):
     from tfface.params import FaceParams
-    from tfface.reconstruct import DEFAULT_ENCODERS
+    from tfface.encoders import DEFAULT_ENCODERS
     recipe = os.path.join(ROOT, "configs", "quickstart_cpu.yaml")
     other_model = load_config(recipe, ["model.input_size=64",
                                        f"model.init_encoder={DEFAULT_ENCODERS['demo']}"])
@@ -360,7 +360,7 @@ def test_a_resumed_fine_tuning_run_starts_from_its_checkpoint(tmp_path):
     """Once a run has a checkpoint, re-running it (or exporting it) does not
     load ``model.init_encoder`` again: here the start is swapped for an
     encoder of another model, which building from it would refuse."""
-    from tfface.reconstruct import DEFAULT_ENCODERS
+    from tfface.encoders import DEFAULT_ENCODERS
     from tfface.training import encoder_from_run
     recipe = os.path.join(ROOT, "configs", "quickstart_cpu.yaml")
     settings = ["model.morphable_model=demo", "model.input_size=32", "data.synthetic_count=4",

@@ -37,9 +37,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tfface.data.photoreal import eyes_and_mouth, random_backgrounds, skin_features
     from tfface.layers import Renderer
     from tfface.data.folder import write_pts
-    from tfface.outputs import write_reconstruction
+    from tfface.inference.outputs import write_reconstruction
     from tfface.overlay import grid, to_uint8, write_image
-    from tfface.reconstruct import FaceReconstructor
+    from tfface.inference.reconstruct import FaceReconstructor
 
     reconstructor = FaceReconstructor(args.encoder, args.morphable_model)
     out = claim_output_folder(args.out, "demo", args.overwrite)
@@ -186,7 +186,7 @@ def _reconstruct_photo(reconstructor, path: str, out: str, formats, fit_steps: i
                        keep_unconfirmed: bool = False,
                        notes: Optional[List[str]] = None) -> List:
     from tfface.faces import read_image
-    from tfface.outputs import write_reconstruction
+    from tfface.inference.outputs import write_reconstruction
     photo = read_image(path)
     landmarks = _photo_landmarks(path, photo)
     if landmarks is None:
@@ -214,10 +214,10 @@ def _mesh_formats(text: str) -> List[str]:
 def _reconstructor(args: argparse.Namespace):
     """The FaceReconstructor of ``reconstruct`` / ``fit``; a model without a UV
     layout is refused before any photo when ``--texture`` asks for one."""
-    from tfface.reconstruct import FaceReconstructor
+    from tfface.inference.reconstruct import FaceReconstructor
     reconstructor = FaceReconstructor(args.encoder, args.morphable_model, args.landmarker)
     if args.texture:
-        from tfface.texture import require_uv_layout
+        from tfface.inference.texture import require_uv_layout
         require_uv_layout(reconstructor.model)
     return reconstructor
 
@@ -243,7 +243,7 @@ def _reconstruct_input(reconstructor, args: argparse.Namespace, out: str, format
                        photos: Optional[List[str]]) -> int:
     """``reconstruct`` of its video, photo or folder of photos (``photos``,
     listed) into ``out``."""
-    from tfface.video import VIDEO_EXTENSIONS, reconstruct_video
+    from tfface.inference.video import VIDEO_EXTENSIONS, reconstruct_video
     if os.path.splitext(args.input)[1].lower() in VIDEO_EXTENSIONS:
         summary = reconstruct_video(reconstructor, args.input, out, smoothing=not args.no_smoothing,
                                     fit_steps=args.fit, tracking=not args.no_tracking,

@@ -19,7 +19,7 @@ from tfface.data.folder import load_folder
 from tfface.data.pipeline import Batch, arrays_dataset, unpack_batch
 from tfface.data.records import records_dataset
 from tfface.data.synthetic import render_synthetic
-from tfface.encoders import build_encoder, start_from
+from tfface.encoders import DEFAULT_ENCODERS, build_encoder, start_from
 from tfface.face_loss import FaceLoss, save_encoder
 from tfface.faces.align import mean_face_template
 from tfface.fitting.landmarks import LandmarkFitter
@@ -29,7 +29,6 @@ from tfface.layers.renderer import Renderer
 from tfface.autoencoder import FaceAutoencoder
 from tfface.morphable import load_model
 from tfface.overlay import draw_landmarks, to_uint8
-from tfface.reconstruct import DEFAULT_ENCODERS
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:

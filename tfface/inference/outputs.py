@@ -12,8 +12,8 @@ from tfface.faces.align import apply_transform, compose_transforms, resize_trans
 from tfface.io_utils import write_json_atomic
 from tfface.mesh_io import TEXTURED_FORMATS, write_mesh, write_textured_mesh
 from tfface.overlay import draw_label, draw_landmarks, draw_legend, to_uint8, write_image
-from tfface.reconstruct import FaceReconstruction, FaceReconstructor
-from tfface.texture import face_texture, require_uv_layout, split_at_uv_seams
+from tfface.inference.reconstruct import FaceReconstruction, FaceReconstructor
+from tfface.inference.texture import face_texture, require_uv_layout, split_at_uv_seams
 
 INPUT_COLOR, MODEL_COLOR = (255, 0, 0), (0, 255, 0)
 
@@ -96,7 +96,7 @@ def write_reconstruction(out_dir: str, stem: str, photo: np.ndarray,
     UV layout) OBJ and GLB carry the photo texture instead (OBJ: with
     ``<stem>_face<i>.mtl`` and ``<stem>_face<i>_texture.png``; GLB: embedded),
     PLY keeps vertex colours, and ``<stem>_face<i>_albedo.png`` holds the
-    albedo texture (:mod:`tfface.texture`)."""
+    albedo texture (:mod:`tfface.inference.texture`)."""
     model = reconstructor.model
     textured = texture_size > 0
     if textured:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
 from tfface.arkit import arkit_weights
+from tfface.encoders import DEFAULT_ENCODERS
 from tfface.errors import ModelFileError, TfFaceError
 from tfface.face_loss import encoder_loss
 from tfface.faces.align import LEVEL_BEYOND_DEGREES, AlignedFace, align_face, mean_face_template
@@ -26,12 +26,6 @@ from tfface.landmark_sources import DEFAULT_JAW
 from tfface.params import ROTATION_ORDER
 from tfface.pinhole import euler_matrix, wrap_angles
 
-_ASSETS = os.path.join(os.path.dirname(__file__), "assets")
-DEFAULT_ENCODERS = {"ict": os.path.join(_ASSETS, "default_encoder.keras"),
-                    "demo": os.path.join(_ASSETS, "demo_encoder.keras")}
-"""The shipped encoder of each built-in model: MobileNetV3-Small at 112 px
-(``configs/default_encoder.yaml`` for ICT-FaceKit; the demo model's was
-trained on its synthetic renders)."""
 OVERLAY_SIZE = 512
 """Faces are rendered at this size for overlays (and texture visibility),
 then warped onto the photo."""

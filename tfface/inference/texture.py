@@ -173,7 +173,7 @@ def split_at_uv_seams(model: MorphableModel) -> Tuple[np.ndarray, np.ndarray, np
 
 def face_texture(reconstructor, photo: np.ndarray, face, size: int = 1024) -> Texture:
     """The textures of a reconstructed ``face`` (a
-    :class:`tfface.reconstruct.FaceReconstruction` of the uint8 RGB ``photo``)."""
+    :class:`tfface.inference.reconstruct.FaceReconstruction` of the uint8 RGB ``photo``)."""
     renderer = reconstructor.overlay_renderer
     to_photo = compose_transforms(face.aligned.inverse,
                                   resize_transform(reconstructor.size / renderer.image_size[1]))

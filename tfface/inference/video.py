@@ -16,7 +16,7 @@ from tfface.errors import TfFaceError
 from tfface.faces.landmarks import DetectedFace
 from tfface.io_utils import atomic_output
 from tfface.overlay import write_image
-from tfface.texture import TextureAccumulator, face_texture
+from tfface.inference.texture import TextureAccumulator, face_texture
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 SMOOTHED_GROUPS = ("expression", "rotation", "translation", "scale")
@@ -86,7 +86,7 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
     ``texture_size``: also ``<stem>_texture.png`` and ``<stem>_albedo.png``,
     one UV texture of the track accumulated over its frames (per texel, the
     frame that saw it most squarely wins)."""
-    from tfface.outputs import overlay
+    from tfface.inference.outputs import overlay
     capture = cv2.VideoCapture(path)
     ok, frame = capture.read() if capture.isOpened() else (False, None)
     if not ok:
