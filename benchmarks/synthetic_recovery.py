@@ -36,7 +36,7 @@ import trimesh  # noqa: E402
 
 from tfface.data.pipeline import arrays_dataset  # noqa: E402
 from tfface.data.synthetic import render_synthetic  # noqa: E402
-from tfface.autoencoder import FaceAutoencoder  # noqa: E402
+from tfface.training.autoencoder import FaceAutoencoder  # noqa: E402
 from tfface.encoders import build_encoder  # noqa: E402
 from tfface.face_loss import FaceLoss  # noqa: E402
 from tfface.faces.align import mean_face_template  # noqa: E402

@@ -32,7 +32,7 @@ else:
 from tfface.morphable import demo_model
 from tfface.layers import Renderer
 from tfface.encoders import build_encoder
-from tfface.autoencoder import FaceAutoencoder
+from tfface.training.autoencoder import FaceAutoencoder
 strategy = tf.distribute.MirroredStrategy(devices) if replicas > 1 else tf.distribute.OneDeviceStrategy(devices[0])
 with strategy.scope():
     renderer = Renderer.from_model(demo_model(), (size, size))

@@ -59,21 +59,20 @@ def importers_of(target: str, within: str) -> Set[str]:
 
 
 def test_the_graph_is_read():
-    assert "tfface.layers.renderer" in GRAPH["tfface.autoencoder"]
+    assert "tfface.layers.renderer" in GRAPH["tfface.training.autoencoder"]
     assert "tfface.export.converters" in GRAPH["tfface.export.pipeline"]
 
 
 @pytest.mark.parametrize("within, target", [
     ("tfface.faces", "tfface.layers"),          # alignment needs no renderer
-    ("tfface.fitting", "tfface.autoencoder"),   # fitting uses FaceLoss, not the training model
-    ("tfface.fitting", "tfface.training"),
+    ("tfface.fitting", "tfface.training"),      # fitting uses FaceLoss, not the training model
     ("tfface.fitting", "tfface.faces"),         # the fit needs landmarks, not a landmarker
     ("tfface.arkit", "tfface.faces"),           # names only: no landmarker either
     ("tfface.config", "tfface.faces"),          # recipes validate before OpenCV loads
     ("tfface.morphable", "tfface.layers"),      # models are data
     ("tfface.layers", "tfface.faces"),
     ("tfface.layers", "tfface.fitting"),
-    ("tfface.layers", "tfface.autoencoder"),
+    ("tfface.layers", "tfface.training"),
     ("tfface.losses", "tfface.layers"),
     ("tfface.pinhole", "tfface.layers"),
     ("tfface.export", "tfface.training"),

@@ -57,7 +57,7 @@ def test_config_and_keras_file_roundtrip(small_model, tmp_path, index):
 
 
 def test_face_autoencoder_keras_file_roundtrip(small_model, tmp_path):
-    from tfface.autoencoder import FaceAutoencoder
+    from tfface.training.autoencoder import FaceAutoencoder
     from tfface.data.pipeline import Batch
     from tfface.encoders import build_encoder
     from tfface.face_loss import FaceLoss

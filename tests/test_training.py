@@ -20,7 +20,7 @@ from tfface.data.synthetic import render_synthetic
 from tfface.encoders import build_encoder
 from tfface.errors import TfFaceError
 from tfface.layers import Renderer
-from tfface.autoencoder import FaceAutoencoder
+from tfface.training.autoencoder import FaceAutoencoder
 from tfface.training import build_model, train
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -78,7 +78,7 @@ MIRRORED = textwrap.dedent("""
     from tfface.morphable import demo_model
     from tfface.layers import Renderer
     from tfface.encoders import build_encoder
-    from tfface.autoencoder import FaceAutoencoder
+    from tfface.training.autoencoder import FaceAutoencoder
     from tfface.data.synthetic import render_synthetic
     renderer0 = Renderer.from_model(demo_model(), (48, 48))
     data = render_synthetic(renderer0, 8, seed=3)

@@ -5,7 +5,7 @@ as in Deep3DFaceRecon; each term calls a pure, hand-checked function of
 :mod:`tfface.losses`. A term owns its keys of a config's ``losses``
 section (its weight under its own name, plus its options), so a new term
 is one class here and one key in :mod:`tfface.config`. The same
-:class:`FaceLoss` trains the encoder (:class:`tfface.autoencoder.FaceAutoencoder`),
+:class:`FaceLoss` trains the encoder (:class:`tfface.training.autoencoder.FaceAutoencoder`),
 is written into the trained encoder's ``.keras`` file (:func:`save_encoder`)
 and is read back by the photometric and landmark fits (:func:`encoder_loss`),
 so fitting minimises what the encoder was trained on.

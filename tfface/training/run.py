@@ -26,9 +26,9 @@ from tfface.fitting.landmarks import LandmarkFitter
 from tfface.errors import TfFaceError
 from tfface.io_utils import output_folder_for, write_json_atomic
 from tfface.layers.renderer import Renderer
-from tfface.autoencoder import FaceAutoencoder
 from tfface.morphable import load_model
 from tfface.overlay import draw_landmarks, to_uint8
+from tfface.training.autoencoder import FaceAutoencoder
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
