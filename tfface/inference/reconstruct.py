@@ -1,6 +1,6 @@
 """FaceReconstructor: photo -> faces (params, mesh, landmarks, pose), ready to save.
 
-photo -> 68 landmarks (given, a ``.pts`` file, or the dlib detector) ->
+photo -> 68 landmarks (given, a ``.pts`` file, or a landmarker: MediaPipe or dlib) ->
 alignment onto the mean-face template -> encoder -> FaceParams -> landmark
 fit (pose, identity, expression; contour-aware jaw) -> (optional
 photometric fitting) -> decoded mesh, colours, landmarks mapped back to the
