@@ -93,3 +93,23 @@ def test_a_pts_file_of_another_photo_is_refused_by_name(tmp_path, capsys):
     assert len(error) == 1 and error[0].startswith(f"tfface: error: {pts}: ")
     assert "points lie outside the photo (64 x 64 px)" in error[0]
     assert not out.exists()
+
+
+def test_no_progress_hides_the_progress_bar_and_keeps_the_result_lines(tmp_path, capsys):
+    import shutil
+    made, photos = tmp_path / "demo", tmp_path / "photos"
+    assert main(["demo", "--out", str(made), "--count", "1", "--size", "64"]) == 0
+    photos.mkdir()
+    for name in ("face0.png", "face0.pts"):
+        shutil.copy(made / name, photos / name)
+    capsys.readouterr()
+    runs = {}
+    for flags in ([], ["--no-progress"]):
+        out = tmp_path / f"out{len(flags)}"
+        assert main(["reconstruct", str(photos), "--out", str(out), "--morphable-model", "demo"]
+                    + flags) == 0
+        runs[tuple(flags)] = capsys.readouterr()
+    assert "1/1" in runs[()].err  # tqdm's bar: 1/1 photos
+    assert "1/1" not in runs[("--no-progress",)].err
+    for captured in runs.values():
+        assert "1 of 1 photos reconstructed" in captured.out

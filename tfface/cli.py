@@ -129,7 +129,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
                        landmarks_dir=None if args.landmarks == "auto" else args.landmarks,
                        shard_size=args.shard_size, workers=args.workers,
                        overwrite=args.overwrite, landmarker=args.landmarker,
-                       morphable_model=args.morphable_model, jaw=args.jaw)
+                       morphable_model=args.morphable_model, jaw=args.jaw,
+                       progress=args.progress)
     print(f"{manifest['used']} of {manifest['photos']} photos used, {manifest['examples']} "
           f"faces in {len(manifest['shards'])} shards; {manifest['skipped']} skipped")
     for skip in manifest["skips"]:
@@ -247,7 +248,7 @@ def _reconstruct_input(reconstructor, args: argparse.Namespace, out: str, format
     if os.path.splitext(args.input)[1].lower() in VIDEO_EXTENSIONS:
         summary = reconstruct_video(reconstructor, args.input, out, smoothing=not args.no_smoothing,
                                     fit_steps=args.fit, tracking=not args.no_tracking,
-                                    texture_size=args.texture)
+                                    texture_size=args.texture, progress=args.progress)
         print(f"{summary['frames_with_face']} of {summary['frames']} frames with a face; wrote "
               f"{summary['video']} and {summary['params']}")
         return 0
@@ -257,7 +258,7 @@ def _reconstruct_input(reconstructor, args: argparse.Namespace, out: str, format
     failures: List[str] = []
     notes: List[str] = []
     done = 0
-    for path in tqdm(photos, unit="photo"):
+    for path in tqdm(photos, unit="photo", disable=not args.progress):
         try:
             done += len(_reconstruct_photo(reconstructor, path, out, formats, args.fit,
                                            args.jaw, args.texture, args.keep_unconfirmed,
@@ -390,7 +391,7 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         if action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text \
-                and action.option_strings:
+                and action.option_strings and action.nargs != 0:  # not for on/off switches
             text += " (default: %(default)s)"
         return text
 
@@ -409,6 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--verbose", action="store_true",
                         help="also show TensorFlow's and the converters' own log lines")
+    common.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="no progress bars (for logs and scripts); the result lines stay")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
