@@ -24,6 +24,9 @@ def main(argv=None) -> int:
                              "the shipped one (model.init_encoder)")
     parser.add_argument("--overwrite", action="store_true",
                         help="train into an output_dir that holds other files")
+    parser.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="a line every schedule.log_every steps instead of a progress bar "
+                             "(for the log file of a background run)")
     args = parser.parse_args(argv)
 
     from tfface.config import load_config  # validates before TensorFlow starts
@@ -36,7 +39,7 @@ def main(argv=None) -> int:
     try:
         config = load_config(args.config, overrides)
         from tfface.training import train
-        logs = train(config, overwrite=args.overwrite)
+        logs = train(config, overwrite=args.overwrite, progress=args.progress)
     except TfFaceError as error:
         print(f"train.py: error: {error}", file=sys.stderr)
         return error.exit_code

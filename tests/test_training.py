@@ -375,3 +375,17 @@ def test_a_resumed_fine_tuning_run_starts_from_its_checkpoint(tmp_path):
     recorded = json.loads((tmp_path / "run" / "config.json").read_text())
     assert recorded["model"]["init_encoder"] == DEFAULT_ENCODERS["ict"]
     encoder_from_run(str(tmp_path / "run"))  # restores the checkpoint, not the start
+
+
+def test_without_a_progress_bar_training_logs_a_line_every_log_every_steps(tmp_path, capsys):
+    recipe = os.path.join(ROOT, "configs", "quickstart_cpu.yaml")
+    config = load_config(recipe, ["model.morphable_model=demo", "model.input_size=32",
+                                  "data.synthetic_count=4", "data.batch_size=2",
+                                  "schedule.steps=4", "schedule.log_every=2",
+                                  f"output_dir={tmp_path / 'run'}"])
+    logs = train(config, progress=False)
+    captured = capsys.readouterr()
+    lines = [line for line in captured.out.splitlines() if line.startswith("step ")]
+    assert [line.split(":")[0] for line in lines] == ["step 2/4", "step 4/4"]
+    assert lines[-1].endswith(", ".join(f"{k} {v:.4f}" for k, v in logs.items()))
+    assert "it/s" not in captured.err and "step/s" not in captured.err  # no tqdm bar

@@ -135,8 +135,11 @@ class _StopRequest:
 
 
 def train(config: Dict[str, Any], verbose: bool = True,
-          overwrite: bool = False) -> Dict[str, float]:
+          overwrite: bool = False, progress: bool = True) -> Dict[str, float]:
     """Run (or resume) training; returns the last logged loss terms.
+
+    ``verbose`` shows a progress bar, or with ``progress=False`` a line every
+    ``schedule.log_every`` steps instead (for the log file of a background run).
 
     ``output_dir`` must be new, empty or a previous training output (then
     training resumes); any other folder is refused unless ``overwrite``. A
@@ -144,10 +147,11 @@ def train(config: Dict[str, Any], verbose: bool = True,
     or corrupt shards, unreadable backbone weights) leaves no ``output_dir``
     behind."""
     with output_folder_for(config["output_dir"], "train", overwrite) as out_dir:
-        return _train_into(out_dir, config, verbose)
+        return _train_into(out_dir, config, verbose, progress)
 
 
-def _train_into(out_dir: str, config: Dict[str, Any], verbose: bool) -> Dict[str, float]:
+def _train_into(out_dir: str, config: Dict[str, Any], verbose: bool,
+                progress: bool) -> Dict[str, float]:
     """:func:`train` in the claimed ``out_dir``: its config, checkpoints,
     TensorBoard logs and, at the end, ``encoder.keras``."""
     strategy = make_strategy(config["strategy"])
@@ -174,7 +178,8 @@ def _train_into(out_dir: str, config: Dict[str, Any], verbose: bool) -> Dict[str
     writer = tf.summary.create_file_writer(os.path.join(out_dir, "tensorboard"))
     stop = _StopRequest()
     logs: Dict[str, float] = {}
-    bar = tqdm(total=total, initial=int(step.numpy()), disable=not verbose, unit="step")
+    bar = tqdm(total=total, initial=int(step.numpy()), disable=not (verbose and progress),
+               unit="step")
     while int(step.numpy()) < total and not stop.requested:
         for tracker in model.metrics:
             tracker.reset_state()
@@ -196,6 +201,9 @@ def _train_into(out_dir: str, config: Dict[str, Any], verbose: bool) -> Dict[str
         bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()})
         with writer.as_default(step=current):
             if current % schedule["log_every"] == 0 or current == total:
+                if verbose and not progress:
+                    print(f"step {current}/{total}: "
+                          + ", ".join(f"{k} {v:.4f}" for k, v in logs.items()), flush=True)
                 for name, value in logs.items():
                     tf.summary.scalar(f"loss/{name}", value)
                 tf.summary.scalar("learning_rate", float(model.optimizer.learning_rate))
