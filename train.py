@@ -38,12 +38,12 @@ def main(argv=None) -> int:
         overrides.append(f"model.init_encoder={args.init_encoder}")
     try:
         config = load_config(args.config, overrides)
-        from tfface.training import train
+        from tfface.training import loss_summary, train
         logs = train(config, overwrite=args.overwrite, progress=args.progress)
     except TfFaceError as error:
         print(f"train.py: error: {error}", file=sys.stderr)
         return error.exit_code
-    print("final " + ", ".join(f"{k} {v:.4f}" for k, v in logs.items()))
+    print(f"final {loss_summary(logs)}")
     return 0
 
 

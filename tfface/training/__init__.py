@@ -4,6 +4,7 @@ renderer -> :class:`~tfface.face_loss.FaceLoss`) and the run behind
 resume, summaries, ``encoder.keras``)."""
 
 from tfface.training.autoencoder import FaceAutoencoder
-from tfface.training.run import build_dataset, build_model, encoder_from_run, train
+from tfface.training.run import build_dataset, build_model, encoder_from_run, loss_summary, train
 
-__all__ = ["FaceAutoencoder", "build_dataset", "build_model", "encoder_from_run", "train"]
+__all__ = ["FaceAutoencoder", "build_dataset", "build_model", "encoder_from_run", "loss_summary",
+           "train"]

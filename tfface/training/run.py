@@ -150,6 +150,11 @@ def train(config: Dict[str, Any], verbose: bool = True,
         return _train_into(out_dir, config, verbose, progress)
 
 
+def loss_summary(logs: Dict[str, float]) -> str:
+    """``loss 0.1234, landmark 0.0012, ...``: a step's loss terms on one line."""
+    return ", ".join(f"{name} {value:.4f}" for name, value in logs.items())
+
+
 def _train_into(out_dir: str, config: Dict[str, Any], verbose: bool,
                 progress: bool) -> Dict[str, float]:
     """:func:`train` in the claimed ``out_dir``: its config, checkpoints,
@@ -202,8 +207,7 @@ def _train_into(out_dir: str, config: Dict[str, Any], verbose: bool,
         with writer.as_default(step=current):
             if current % schedule["log_every"] == 0 or current == total:
                 if verbose and not progress:
-                    print(f"step {current}/{total}: "
-                          + ", ".join(f"{k} {v:.4f}" for k, v in logs.items()), flush=True)
+                    print(f"step {current}/{total}: {loss_summary(logs)}", flush=True)
                 for name, value in logs.items():
                     tf.summary.scalar(f"loss/{name}", value)
                 tf.summary.scalar("learning_rate", float(model.optimizer.learning_rate))
