@@ -45,10 +45,15 @@ def _edge(ax, ay, bx, by, px, py):
     return (bx - ax) * (py - ay) - (by - ay) * (px - ax)
 
 
+@tf.function(reduce_retracing=True, autograph=False)
 def rasterize_triangle_ids(clip_vertices: tf.Tensor, triangles: tf.Tensor,
                            image_size: Tuple[int, int],
                            cull_backfaces: bool = False) -> tf.Tensor:
     """Nearest triangle covering each pixel centre (plain TF, no gradient).
+
+    Compiled as a ``tf.function`` (not XLA: the per-pixel lists have
+    data-dependent lengths); ``image_size`` and ``cull_backfaces`` are part
+    of its trace, so each new value traces once.
 
     Args:
       clip_vertices: ``[B, V, 4]`` clip-space positions; z/w must be affine in
@@ -62,7 +67,7 @@ def rasterize_triangle_ids(clip_vertices: tf.Tensor, triangles: tf.Tensor,
       Triangles with a vertex outside the near/far range are skipped.
     """
     height, width = image_size
-    clip_vertices = tf.stop_gradient(tf.convert_to_tensor(clip_vertices, tf.float32))
+    clip_vertices = tf.stop_gradient(tf.cast(clip_vertices, tf.float32))
     triangles = tf.cast(triangles, tf.int32)
     batch = tf.shape(clip_vertices)[0]
     num_triangles = tf.shape(triangles)[0]
@@ -213,11 +218,10 @@ class Rasterizer(TriangleTopology, keras.layers.Layer):
         self.silhouette_gradients = bool(silhouette_gradients)
         self.triangles = constant_weight(self, "triangles", (self.num_triangles, 3), "int32")
 
-
     def triangle_ids(self, clip_vertices):
         """``[B, H, W]`` int32 visible triangle per pixel, -1 for background."""
-        return rasterize_triangle_ids(clip_vertices, self.triangles, self.image_size,
-                                      self.cull_backfaces)
+        return rasterize_triangle_ids(clip_vertices, tf.convert_to_tensor(self.triangles),
+                                      self.image_size, self.cull_backfaces)
 
     def call(self, clip_vertices, attributes):
         check_shape(clip_vertices, "Rasterizer: clip_vertices", ("B", "V", 4))
