@@ -103,7 +103,6 @@ def run(args) -> dict:
     fitter = reconstructor.landmark_fitter
     landmarker = reconstructor.landmarker if detected else None
     jaw = args.jaw or (reconstructor.detector_jaw if detected else "outline")
-    confidence = reconstructor.detector_confidence if detected and args.confidence else None
     stages = ["input landmarks", "encoder", "landmark fit"] + (["photometric"] if args.fit else [])
     peer = EosPeer(args.sfm) if args.eos else None
     if peer is not None:
@@ -122,10 +121,11 @@ def run(args) -> dict:
         if landmarker is not None:
             found = landmarker.face_in_box(photo, landmark_box(item["box"]))
             points, blendshapes = found.landmarks, found.blendshapes
+            confidence = found.confidence if args.confidence else None
             usable.append(found.problem is None)
         else:
             points = item["reannotated" if args.landmarks == "reannotated" else "pts"]
-            blendshapes = None
+            blendshapes = confidence = None
             usable.append(True)
         rows["input landmarks"]["ms"].append(1e3 * (time.perf_counter() - start))
         record_landmarks("input landmarks", points, item)
@@ -165,7 +165,7 @@ def run(args) -> dict:
               "usable_images": int(usable.sum()), "usable_pose_images": int((usable & valid).sum()),
               "usable_per_bin": {b: int(usable[bins == i].sum()) for i, b in enumerate(YAW_BINS)},
               "landmarks": args.landmarks, "jaw": jaw,
-              "point_confidence": "landmarker's" if confidence is not None else "uniform",
+              "point_confidence": "landmarker's" if detected and args.confidence else "uniform",
               "stages": {}}
     for stage, row in rows.items():
         entry = {"nme_pct": {k: 100 * v for k, v in yaw_bin_means(np.array(row["nme"]),

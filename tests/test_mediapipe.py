@@ -16,7 +16,8 @@ from tfface.faces.mediapipe import (MIN_TILE, Detection, coarse_tiles, eye_align
                                     finer_tiles, mesh_crop, mirrored_crop, scaled, ssd_anchors,
                                     tile_starts, unturned, weighted_nms)
 from tfface.faces.mesh_map import (CONTOUR_SEGMENTS, IBUG_FROM_MESH, IBUG_MIRROR, MESH_MIRROR,
-                                   MESH_VERTICES, derive_map, ibug68, mirror_permutation)
+                                   MESH_VERTICES, POINT_CONFIDENCE, derive_map, flip_confidence,
+                                   ibug68, mirror_permutation)
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +98,47 @@ def test_ibug68_blends_two_vertices_in_two_or_three_columns():
     assert with_depth.shape == (68, 3)
     np.testing.assert_allclose(with_depth[:, :2], ibug68(points))
     np.testing.assert_allclose(with_depth[k, 2], (1 - t) * points[a, 2] + t * points[b, 2])
+
+
+def test_flip_confidence_weighs_each_point_by_its_disagreement():
+    """Inverse-variance weights relative to the face's median disagreement:
+    a point as unsure as the median keeps its base weight, one twice as
+    unsure 2 / (1 + 4) of it, a sure one twice it; the scale of the
+    disagreement does not matter."""
+    uses = np.bincount([v for a, b, _ in IBUG_FROM_MESH for v in (a, b)], minlength=478)
+    own = [k for k, (a, b, _) in enumerate(IBUG_FROM_MESH) if uses[a] == 1 and uses[b] == 1]
+    unsure, sure = own[:2]
+    difference = np.tile([1.0, 0.0, 0.0], (478, 1))
+    np.testing.assert_allclose(flip_confidence(difference), POINT_CONFIDENCE)
+    for vertex in IBUG_FROM_MESH[unsure][:2]:
+        difference[vertex] = [0.0, -2.0, 0.0]
+    for vertex in IBUG_FROM_MESH[sure][:2]:
+        difference[vertex] = 0.0
+    expected = POINT_CONFIDENCE.copy()
+    expected[unsure] *= 0.4
+    expected[sure] *= 2.0
+    np.testing.assert_allclose(flip_confidence(difference), expected)
+    np.testing.assert_allclose(flip_confidence(7.5 * difference), expected)
+    np.testing.assert_allclose(flip_confidence(np.zeros((478, 3))), POINT_CONFIDENCE)
+
+
+def test_a_detected_faces_confidence_is_what_the_fit_uses(landmarker):
+    """MediaPipe's faces carry their flip-agreement confidence, and
+    ``reconstruct_detected`` fits with it rather than the default."""
+    from tfface.inference import FaceReconstructor
+    photo = read_image(shared_path("faces", "takeo.ppm"))
+    face, = [f for f in landmarker(photo) if f.problem is None]
+    assert face.confidence.shape == (68,) and np.all(face.confidence > 0)
+    assert np.all(face.confidence <= 2 * POINT_CONFIDENCE)
+    assert not np.allclose(face.confidence, POINT_CONFIDENCE, rtol=0.05)
+    reconstructor = FaceReconstructor()
+    detected, = reconstructor.reconstruct_detected(photo, [face])
+    own, default = (reconstructor.reconstruct(photo, [face.landmarks], detected=True,
+                                              blendshapes=[face.blendshapes],
+                                              confidence=[confidence])[0]
+                    for confidence in (face.confidence, None))
+    np.testing.assert_allclose(detected.params, own.params)
+    assert not np.allclose(detected.params, default.params, atol=1e-4)
 
 
 def _layout():
@@ -375,8 +417,9 @@ def test_flip_averaged_mesh_agrees_with_the_direct_one(landmarker):
     relabelled = np.linalg.norm(mirrored[MESH_MIRROR, :2] - direct[:, :2], axis=1).mean() / eyes
     unlabelled = np.linalg.norm(mirrored[:, :2] - direct[:, :2], axis=1).mean() / eyes
     assert presence > 0.9 and relabelled < 0.03 < 0.5 * unlabelled
-    averaged, _ = landmarker.mesh.averaged(photo, crop)
-    np.testing.assert_allclose(averaged, (direct + mirrored[MESH_MIRROR]) / 2, atol=1e-6)
+    averaged = landmarker.mesh.averaged(photo, crop)
+    np.testing.assert_allclose(averaged.points, (direct + mirrored[MESH_MIRROR]) / 2, atol=1e-6)
+    np.testing.assert_allclose(averaged.difference, direct - mirrored[MESH_MIRROR], atol=1e-6)
 
 
 def test_mesh_points_use_integer_pixel_centres(landmarker):

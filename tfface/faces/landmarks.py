@@ -26,9 +26,9 @@ import numpy as np
 from tfface.blas import one_blas_thread
 from tfface.errors import TfFaceError
 from tfface.faces.blendshapes import FaceBlendshapes
-from tfface.faces.mediapipe import (FINE_MIN_PRESENCE, BlazeFaceDetector, FaceMesh,
+from tfface.faces.mediapipe import (FINE_MIN_PRESENCE, BlazeFaceDetector, FaceMesh, FlipAveraged,
                                     eye_aligned_crop, mesh_crop, overlaps)
-from tfface.faces.mesh_map import ibug68
+from tfface.faces.mesh_map import flip_confidence, ibug68
 from tfface.landmark_sources import LANDMARKERS
 
 INSTALL_HINT = 'pip install "tfface[landmarks]" (dlib-bin + face_recognition_models)'
@@ -58,6 +58,9 @@ class DetectedFace:
     blendshapes: Optional[Dict[str, float]] = None
     """MediaPipe's 52 ARKit-named blendshape scores (0..1) of ``mesh``
     (:mod:`tfface.faces.blendshapes`) when that landmarker found the face."""
+    confidence: Optional[np.ndarray] = None
+    """The landmark fit's per-point confidence ``[68]`` in ``landmarks`` when
+    the landmarker gives one (MediaPipe's: :func:`tfface.faces.mesh_map.flip_confidence`)."""
 
 
 def make_landmarker(name: str = "mediapipe", threads: Optional[int] = None,
@@ -180,17 +183,20 @@ class MediaPipeLandmarker(Landmarker):
         ``face_unconfirmed``."""
         for crop in crops:
             first, presence = self.mesh(image_rgb, crop)
-            points, second = self.mesh.averaged(image_rgb, mesh_crop(first))
-            if max(presence, second) >= min_presence:
-                return self._mesh_face(points, score)
-        return self._mesh_face(points, score, "face_unconfirmed")
+            second = self.mesh.averaged(image_rgb, mesh_crop(first))
+            if max(presence, second.presence) >= min_presence:
+                return self._mesh_face(second, score)
+        return self._mesh_face(second, score, "face_unconfirmed")
 
-    def _mesh_face(self, points: np.ndarray, score: float,
+    def _mesh_face(self, mesh: FlipAveraged, score: float,
                    problem: Optional[str] = None) -> DetectedFace:
-        """A :class:`DetectedFace` of mesh ``points`` ``[478, 3]``, with its blendshapes."""
+        """A :class:`DetectedFace` of a flip-averaged ``mesh``, with its
+        blendshapes and per-point confidence."""
+        points = mesh.points
         box = np.concatenate([points[:, :2].min(0), points[:, :2].max(0)])
         return DetectedFace(box, ibug68(points), score, problem, mesh=points,
-                            blendshapes=self.blendshapes(points))
+                            blendshapes=self.blendshapes(points),
+                            confidence=flip_confidence(mesh.difference))
 
 
 def distinct_faces(faces: List[DetectedFace]) -> List[DetectedFace]:

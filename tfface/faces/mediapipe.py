@@ -21,7 +21,7 @@ interpreter, a dependency that installs beside TensorFlow 2.21 and numpy 2.
   square crop around the detection, rotated so the eyes are level (the
   keypoints of both eyes), 478 points mapped back to the photo; with
   :meth:`FaceMesh.averaged`, averaged with its prediction on the mirrored
-  crop.
+  crop (the two predictions' difference says how sure each point is).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from typing import List, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -390,13 +390,26 @@ class FaceMesh:
         z = points[:, 2:] * np.linalg.norm(inverse[:, 0])
         return np.concatenate([xy, z], 1), 1 / (1 + np.exp(-flag))
 
-    def averaged(self, image_rgb: np.ndarray, transform: np.ndarray) -> Tuple[np.ndarray, float]:
+    def averaged(self, image_rgb: np.ndarray, transform: np.ndarray) -> "FlipAveraged":
         """As :meth:`__call__`, averaged with the prediction on the mirrored
         crop (relabelled by :data:`tfface.faces.mesh_map.MESH_MIRROR`):
-        test-time flip averaging, at twice the time."""
+        test-time flip averaging, at twice the time; with the two
+        predictions' difference, a per-point measure of their uncertainty."""
         points, presence = self(image_rgb, transform)
         mirrored, mirrored_presence = self(image_rgb, mirrored_crop(transform))
-        return (points + mirrored[MESH_MIRROR]) / 2, (presence + mirrored_presence) / 2
+        mirrored = mirrored[MESH_MIRROR]
+        return FlipAveraged((points + mirrored) / 2, (presence + mirrored_presence) / 2,
+                            points - mirrored)
+
+
+class FlipAveraged(NamedTuple):
+    """:meth:`FaceMesh.averaged`'s result: ``points`` ``[478, 3]`` (photo
+    pixels), the mean face-presence score and ``difference`` ``[478, 3]``,
+    the prediction on the crop less that on its mirror image."""
+
+    points: np.ndarray
+    presence: float
+    difference: np.ndarray
 
 
 def mirrored_crop(transform: np.ndarray) -> np.ndarray:

@@ -125,6 +125,28 @@ POINT_CONFIDENCE = np.concatenate([np.full(17, JAW_CONFIDENCE), np.ones(51)])
 :meth:`tfface.fitting.LandmarkFitter.fit`."""
 
 
+def flip_confidence(difference: np.ndarray) -> np.ndarray:
+    """Per-point fitting confidence ``[68]`` of one face's :func:`ibug68`
+    points from ``difference`` ``[478, 2+]``, the face mesh's prediction on
+    a crop less its prediction on the mirrored crop
+    (:meth:`tfface.faces.mediapipe.FaceMesh.averaged`).
+
+    Where the two predictions disagree the model is unsure, so the
+    disagreement ``d`` of each point estimates its error's spread (as the
+    spread of test-time augmentations does): inverse-variance weights
+    ``2 m^2 / (m^2 + d^2)`` with ``m`` the face's median ``d`` (a point as
+    unsure as the face's median one keeps weight 1, a sure one up to 2, one
+    twice as unsure 0.4), times :data:`POINT_CONFIDENCE`. Relative to the
+    face's own median, so a face that is unsure everywhere (a profile) keeps
+    its points' total weight against the fit's prior. What it gained:
+    benchmarks/NOTES.md (AFLW2000-3D)."""
+    spread = np.linalg.norm(ibug68(difference), axis=1)
+    scale = np.median(spread) ** 2
+    if scale <= 0:
+        return POINT_CONFIDENCE
+    return POINT_CONFIDENCE * 2 * scale / (scale + spread ** 2)
+
+
 def ibug68(mesh_points: np.ndarray,
            mapping: Sequence[Tuple[int, int, float]] = IBUG_FROM_MESH,
            columns: int = 2) -> np.ndarray:

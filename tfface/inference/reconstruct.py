@@ -187,8 +187,9 @@ class FaceReconstructor:
 
     @property
     def detector_confidence(self) -> Optional[np.ndarray]:
-        """The landmark fit's per-point confidence ``[68]`` for this
-        landmarker's points: MediaPipe's map trusts its jaw less
+        """The landmark fit's default per-point confidence ``[68]`` for this
+        landmarker's points (a face's own, :attr:`DetectedFace.confidence`,
+        comes first): MediaPipe's map trusts its jaw less
         (:data:`tfface.faces.mesh_map.POINT_CONFIDENCE`); dlib: None (all 1)."""
         if self.landmarker_name != "mediapipe":
             return None
@@ -205,14 +206,18 @@ class FaceReconstructor:
                     fit_steps: int = 0, landmark_fit: bool = True,
                     jaw: Optional[str] = None,
                     detected: bool = False,
-                    blendshapes: Optional[Sequence[Optional[Mapping[str, float]]]] = None
+                    blendshapes: Optional[Sequence[Optional[Mapping[str, float]]]] = None,
+                    confidence: Optional[Sequence[Optional[np.ndarray]]] = None
                     ) -> List[FaceReconstruction]:
         """Faces in a uint8 RGB photo ``[H, W, 3]``; ``landmarks``: a list of
         ``[68, 2]`` (photo pixels), else the detector finds them
         (:meth:`reconstruct_detected`). ``blendshapes``: per face,
         ARKit-named scores (MediaPipe's), which give the landmark fit the
         expressions 68 points cannot see and the eyelids'; None per face or
-        for all: those keep the encoder's values. Empty when no face is
+        for all: those keep the encoder's values. ``confidence``: per face,
+        the landmark fit's per-point confidence ``[68]`` (a
+        :class:`DetectedFace`'s); None per face or for all: the defaults
+        below. Empty when no face is
         found. The encoder's output is refined by the landmark fit
         (``landmark_fit``; ``jaw``: what the jaw points mark,
         :data:`tfface.landmark_sources.JAW_MODES`), then, with
@@ -227,19 +232,20 @@ class FaceReconstructor:
                                              landmark_fit, jaw)
         if jaw is None:
             jaw = self.detector_jaw if detected else DEFAULT_JAW["pts"]
-        confidence = self.detector_confidence if detected else None
         if not len(landmarks):
             return []
         blendshapes = blendshapes or [None] * len(landmarks)
+        default = self.detector_confidence if detected else None
+        confidence = [default if c is None else c for c in confidence or [None] * len(landmarks)]
         aligned = [align_face(image_rgb, np.asarray(lm, np.float64), self.size, self.template,
                               LEVEL_BEYOND_DEGREES) for lm in landmarks]
         crops = np.stack([a.crop for a in aligned]).astype(np.float32)
         params = self.encoder.predict(crops)
         vertex_ids = [None] * len(aligned)
         if landmark_fit:
-            fits = [self.landmark_fitter.fit(a.landmarks, p, jaw=jaw, confidence=confidence,
+            fits = [self.landmark_fitter.fit(a.landmarks, p, jaw=jaw, confidence=trust,
                                              blendshapes=scores)
-                    for p, a, scores in zip(params, aligned, blendshapes)]
+                    for p, a, scores, trust in zip(params, aligned, blendshapes, confidence)]
             params = np.stack([f.params for f in fits])
             vertex_ids = [f.vertex_ids for f in fits]
         fit = None
@@ -259,9 +265,10 @@ class FaceReconstructor:
                              jaw: Optional[str] = None) -> List[FaceReconstruction]:
         """:meth:`reconstruct` of ``faces`` the :attr:`landmarker` found in
         ``image_rgb``: their landmarks (``detected``) and, MediaPipe's, their
-        blendshape scores."""
+        blendshape scores and per-point confidence."""
         return self.reconstruct(image_rgb, [f.landmarks for f in faces], fit_steps, landmark_fit,
-                                jaw, detected=True, blendshapes=[f.blendshapes for f in faces])
+                                jaw, detected=True, blendshapes=[f.blendshapes for f in faces],
+                                confidence=[f.confidence for f in faces])
 
     def describe(self, params: np.ndarray, aligned: AlignedFace, landmarks: np.ndarray,
                  fit: Optional[Dict] = None,
