@@ -9,14 +9,14 @@ from typing import Callable, Dict, Mapping, Optional
 import keras
 import numpy as np
 
+from tfface import ASSETS
 from tfface.errors import TfFaceError
 from tfface.layers.serialization import PACKAGE
 from tfface.params import FaceParams
 from tfface.runtime import load_encoder
 
-_ASSETS = os.path.join(os.path.dirname(__file__), "assets")
-DEFAULT_ENCODERS = {"ict": os.path.join(_ASSETS, "default_encoder.keras"),
-                    "demo": os.path.join(_ASSETS, "demo_encoder.keras")}
+DEFAULT_ENCODERS = {"ict": os.path.join(ASSETS, "default_encoder.keras"),
+                    "demo": os.path.join(ASSETS, "demo_encoder.keras")}
 """The shipped encoder of each built-in model: MobileNetV3-Small at 112 px
 (``configs/default_encoder.yaml`` for ICT-FaceKit; the demo model's was
 trained on its synthetic renders)."""

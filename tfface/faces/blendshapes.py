@@ -25,9 +25,9 @@ from typing import Dict, Optional
 import numpy as np
 
 from tfface.arkit import ARKIT_NAMES
-from tfface.faces.mediapipe import ASSETS, _interpreter
+from tfface.faces.mediapipe import MEDIAPIPE_ASSETS, _interpreter
 
-BLENDSHAPE_MODEL = os.path.join(ASSETS, "face_blendshapes.tflite")
+BLENDSHAPE_MODEL = os.path.join(MEDIAPIPE_ASSETS, "face_blendshapes.tflite")
 BLENDSHAPE_LANDMARKS = (
     0, 1, 4, 5, 6, 7, 8, 10, 13, 14, 17, 21, 33, 37, 39, 40, 46, 52, 53, 54, 55, 58, 61, 63,
     65, 66, 67, 70, 78, 80, 81, 82, 84, 87, 88, 91, 93, 95, 103, 105, 107, 109, 127, 132, 133,

@@ -34,12 +34,13 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from tfface import ASSETS
 from tfface.faces.align import apply_transform, compose_transforms
 from tfface.faces.mesh_map import MESH_MIRROR
 
-ASSETS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "assets", "mediapipe")
-DETECTOR_MODEL = os.path.join(ASSETS, "face_detection_short_range.tflite")
-MESH_MODEL = os.path.join(ASSETS, "face_landmarks_v2.tflite")
+MEDIAPIPE_ASSETS = os.path.join(ASSETS, "mediapipe")
+DETECTOR_MODEL = os.path.join(MEDIAPIPE_ASSETS, "face_detection_short_range.tflite")
+MESH_MODEL = os.path.join(MEDIAPIPE_ASSETS, "face_landmarks_v2.tflite")
 DETECTOR_SIZE = 128
 MESH_SIZE = 256
 SCORE_THRESHOLD = 0.5

@@ -23,11 +23,11 @@ import sys
 
 import numpy as np
 
+from tfface import ASSETS
 from tfface.morphable.albedo import skin_albedo
 from tfface.morphable.model import MorphableModel
 
-DEFAULT_MODEL_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "assets",
-                                  "ict_face.npz")
+DEFAULT_MODEL_PATH = os.path.join(ASSETS, "ict_face.npz")
 FLOAT16_TOLERANCE_MM = 0.05
 INNER_BROWS = (21, 22)
 INNER_EYE_CORNERS = (39, 42)
