@@ -380,15 +380,29 @@ def test_unconfirmed_profiles_are_refused_or_reconstructed_on_request(landmarker
 
 
 def test_tracking_follows_and_recovers_after_a_cut(landmarker):
-    from tfface.inference.video import _FaceTrack
+    from tfface.inference.video import CONFIDENCE_SMOOTHING, _FaceTrack
     photo = read_image(shared_path("faces", "takeo.ppm"))
     blank = np.full_like(photo, 90)
     frames = [np.roll(photo, s, axis=1) for s in (0, 2, 4)] + [blank] + \
         [np.roll(photo, s, axis=1) for s in (0, 2)]
-    track = _FaceTrack(landmarker, tracking=True)
-    found = [len(track(frame)) for frame in frames]
-    assert found == [1, 1, 1, 0, 1, 1]
+    track, unsmoothed = _FaceTrack(landmarker, tracking=True), _FaceTrack(landmarker, True)
+    smoothed = [track(frame) for frame in frames]
+    own = [unsmoothed._find(frame) for frame in frames]
+    assert [len(faces) for faces in smoothed] == [1, 1, 1, 0, 1, 1]
     assert track.detections == 3  # first frame, the cut, after the cut
+    # each frame's fit confidence: the running mean of the frames' own, restarted after the cut
+    expected = None
+    for faces, raw in zip(smoothed, own):
+        if not faces:
+            expected = None
+            continue
+        np.testing.assert_allclose(faces[0].landmarks, raw[0].landmarks)
+        c = raw[0].confidence
+        expected = c if expected is None else CONFIDENCE_SMOOTHING * c + \
+            (1 - CONFIDENCE_SMOOTHING) * expected
+        np.testing.assert_allclose(faces[0].confidence, expected)
+    assert np.abs(smoothed[2][0].confidence - own[2][0].confidence).max() > 1e-3
+    np.testing.assert_allclose(smoothed[4][0].confidence, own[4][0].confidence)
 
 
 def test_mesh_mirror_swaps_the_sides_and_is_recovered_by_its_derivation():
