@@ -144,7 +144,7 @@ def run(args) -> dict:
             result = reconstructor.photometric_fitter.fit(  # compiled once, reused
                 face.aligned.crop[None].astype(np.float32), face.aligned.landmarks[None],
                 init=fit.params[None], steps=args.fit, landmark_vertices=fit.vertex_ids[None],
-                held=fitter.scored_entries(blendshapes)[None])
+                held=fitter.kept_entries(blendshapes, confidence is not None)[None])
             rows["photometric"]["ms"].append(1e3 * (time.perf_counter() - start))
             faces["photometric"] = reconstructor.describe(result.params[0], face.aligned, points,
                                                           landmark_vertices=fit.vertex_ids)

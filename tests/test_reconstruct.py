@@ -381,6 +381,24 @@ def test_real_photo_with_detector_and_fit(tmp_path):
     assert np.linalg.norm(face.landmarks2d - truth, axis=1).mean() / eyes < 0.25
 
 
+def test_photometric_fit_keeps_the_rotation_a_weighted_landmark_fit_found(reconstructor):
+    """``--fit`` after a landmark fit weighted by the landmarker's per-point
+    confidence keeps its head rotation (as the fit's own second pass does)
+    and refines the rest; after a fit of points trusted alike (a ``.pts``
+    file) the photometric fit turns the head too."""
+    from tfface.faces import read_image
+    photo = read_image(shared_path("faces", "takeo.ppm"))
+    face, = reconstructor.find_faces(photo)
+    rotation = reconstructor.layout.slices["rotation"]
+    landmark_only, = reconstructor.reconstruct_detected(photo, [face])
+    fitted, = reconstructor.reconstruct_detected(photo, [face], fit_steps=5)
+    np.testing.assert_array_equal(fitted.params[rotation], landmark_only.params[rotation])
+    assert np.abs(fitted.params - landmark_only.params).max() > 1e-3
+    trusted_alike, = reconstructor.reconstruct(photo, [face.landmarks])
+    refined, = reconstructor.reconstruct(photo, [face.landmarks], fit_steps=5)
+    assert np.abs(refined.params[rotation] - trusted_alike.params[rotation]).max() > 1e-4
+
+
 def test_a_photo_upside_down_gives_the_same_face_upside_down(reconstructor):
     # detector, mesh, alignment and fit all the way (before the detector
     # searched quarter turns, its keypoints said upright and the mesh was

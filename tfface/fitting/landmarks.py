@@ -280,12 +280,18 @@ class LandmarkFitter:
             raise ValueError(f"jaw must be one of {JAW_MODES}, got {jaw!r}")
         return self._vertex_ids(None, jaw)
 
-    def scored_entries(self, scores: Optional[Mapping[str, float]]) -> np.ndarray:
-        """Which params ``[P]`` (bool) :meth:`fit` sets from blendshape
-        ``scores`` (none when None): what a later fit should leave as scored."""
+    def kept_entries(self, scores: Optional[Mapping[str, float]],
+                     weighted: bool = False) -> np.ndarray:
+        """Which params ``[P]`` (bool) a later fit (the photometric one)
+        should keep as :meth:`fit` left them: the expressions it set from
+        blendshape ``scores`` (none when None) and, when a per-point
+        confidence ``weighted`` its pose pass, the head rotation (as its own
+        second pass keeps it: a landmarker's points pose a photo's head
+        better than the renderer's colours do)."""
         entries = np.zeros(self.layout.size, bool)
         if scores is not None:
             entries[self.layout.slices["expression"].start + self.scored_expressions] = True
+        entries[self.layout.slices["rotation"]] = weighted
         return entries
 
     def _with_scores(self, params: np.ndarray, scores: Mapping[str, float]) -> np.ndarray:

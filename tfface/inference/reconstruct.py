@@ -221,7 +221,8 @@ class FaceReconstructor:
         found. The encoder's output is refined by the landmark fit
         (``landmark_fit``; ``jaw``: what the jaw points mark,
         :data:`tfface.landmark_sources.JAW_MODES`), then, with
-        ``fit_steps`` > 0, by photometric fitting. ``detected``: the
+        ``fit_steps`` > 0, by photometric fitting (keeping what
+        :meth:`tfface.fitting.LandmarkFitter.kept_entries` says). ``detected``: the
         landmarks come from :attr:`landmarker`, so the fit takes its jaw
         mode (:attr:`detector_jaw`, unless ``jaw`` is given) and per-point
         confidence
@@ -250,9 +251,9 @@ class FaceReconstructor:
             vertex_ids = [f.vertex_ids for f in fits]
         fit = None
         if fit_steps > 0:
-            # what the landmarker scored stays as it scored it
-            held = np.stack([self.landmark_fitter.scored_entries(scores if landmark_fit else None)
-                             for scores in blendshapes])
+            held = np.stack([self.landmark_fitter.kept_entries(scores, trust is not None)
+                             for scores, trust in zip(blendshapes, confidence)]) \
+                if landmark_fit else None
             result = self.photometric_fitter.fit(
                 crops, np.stack([a.landmarks for a in aligned]), init=params, steps=fit_steps,
                 landmark_vertices=np.stack(vertex_ids) if landmark_fit else None, held=held)
