@@ -122,10 +122,11 @@ def run(args) -> dict:
             found = landmarker.face_in_box(photo, landmark_box(item["box"]))
             points, blendshapes = found.landmarks, found.blendshapes
             confidence = found.confidence if args.confidence else None
+            depth = found.depth
             usable.append(found.problem is None)
         else:
             points = item["reannotated" if args.landmarks == "reannotated" else "pts"]
-            blendshapes = confidence = None
+            blendshapes = confidence = depth = None
             usable.append(True)
         rows["input landmarks"]["ms"].append(1e3 * (time.perf_counter() - start))
         record_landmarks("input landmarks", points, item)
@@ -135,7 +136,8 @@ def run(args) -> dict:
         rows["encoder"]["ms"].append(1e3 * (time.perf_counter() - start))
         start = time.perf_counter()
         fit = fitter.fit(face.aligned.landmarks, face.params, jaw=jaw, confidence=confidence,
-                         blendshapes=blendshapes)
+                         blendshapes=blendshapes,
+                         depth=None if depth is None else depth * face.aligned.scale)
         rows["landmark fit"]["ms"].append(1e3 * (time.perf_counter() - start))
         faces["landmark fit"] = reconstructor.describe(fit.params, face.aligned, points,
                                                        landmark_vertices=fit.vertex_ids)
@@ -144,7 +146,7 @@ def run(args) -> dict:
             result = reconstructor.photometric_fitter.fit(  # compiled once, reused
                 face.aligned.crop[None].astype(np.float32), face.aligned.landmarks[None],
                 init=fit.params[None], steps=args.fit, landmark_vertices=fit.vertex_ids[None],
-                held=fitter.kept_entries(blendshapes, confidence is not None)[None])
+                held=fitter.kept_entries(blendshapes, fit.rotation_held)[None])
             rows["photometric"]["ms"].append(1e3 * (time.perf_counter() - start))
             faces["photometric"] = reconstructor.describe(result.params[0], face.aligned, points,
                                                           landmark_vertices=fit.vertex_ids)

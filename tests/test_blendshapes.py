@@ -142,7 +142,7 @@ def test_photometric_fit_leaves_the_scored_expressions_as_scored(reconstructor):
                                         blendshapes=[scores], fit_steps=5)
     assert fitted.expressions["eyeBlink_L"] == pytest.approx(0.6)
     assert fitted.expressions["eyeLookUp_R"] == pytest.approx(0.4)
-    held = reconstructor.landmark_fitter.kept_entries(scores, weighted=True)
+    held = reconstructor.landmark_fitter.kept_entries(scores, rotation_held=True)
     assert held[reconstructor.layout.slices["rotation"]].all()
     np.testing.assert_array_equal(fitted.params[held], landmark_only.params[held])
     assert np.abs(fitted.params[~held] - landmark_only.params[~held]).max() > 1e-3

@@ -262,6 +262,58 @@ def test_confidence_reweights_points_and_discounts_a_biased_jaw(setup):
         fitter.fit(landmarks[0], confidence=np.ones(5))
 
 
+def _angle(a: np.ndarray, b: np.ndarray) -> float:
+    """Angle (radians) of the rotation between rotation matrices ``a`` and ``b``."""
+    return float(np.arccos(np.clip((np.trace(a.T @ b) - 1) / 2, -1.0, 1.0)))
+
+
+def test_depth_rotation_aligns_the_points_in_3d_and_moves_part_way(setup):
+    from tfface.fitting.landmarks import depth_rotation
+    from tfface.pinhole import euler_matrix
+    model = setup[0]
+    local = model.mean_shape[model.landmark_indices] - model.center
+    truth = euler_matrix(np.radians([15.0, -30.0, 5.0]))
+    seen = 2.5 * local @ truth.T + [40.0, -20.0, 7.0]  # a similarity of the points
+    target, depth = np.column_stack([seen[:, 0], -seen[:, 1]]), -seen[:, 2]
+    weights = np.random.default_rng(0).uniform(0.5, 1.5, 68)
+    start = euler_matrix(np.radians([0.0, -10.0, 0.0]))
+    aligned = depth_rotation(local, target, depth, weights, start, towards=1.0)
+    np.testing.assert_allclose(aligned, truth, atol=1e-9)
+    np.testing.assert_allclose(depth_rotation(local, target, depth, weights, start, 0.0), start,
+                               atol=1e-12)
+    half = depth_rotation(local, target, depth, weights, start)  # DEPTH_ROTATION_WEIGHT 0.5
+    assert _angle(start, half) == pytest.approx(_angle(half, truth), abs=1e-7)
+    assert _angle(start, half) == pytest.approx(_angle(start, truth) / 2, abs=1e-7)
+    with pytest.raises(ValueError, match="depth"):
+        depth_rotation(local, target, depth[:60], weights, start)
+
+
+def test_depth_of_the_points_improves_the_head_rotation_of_noisy_points(setup):
+    """The points' depth (here exact, as a landmarker's 3D mesh would give
+    it) is a second estimate of the head rotation: with 2D points 2 px off
+    at random (112 px), the fit given it turns the head nearer the truth."""
+    model, renderer, fitter = setup
+    params, _ = _faces(renderer, 16, 9)
+    out = renderer.compute_for_render(params)
+    pixels, world = out["landmarks2d"].numpy(), out["landmarks3d"].numpy()
+    depth = -world[..., 2] * fitter.camera.focal / fitter.camera.distance
+    noisy = pixels + np.random.default_rng(4).normal(scale=2.0, size=pixels.shape)
+    errors = {"points": [], "with depth": []}
+    for p, target, z in zip(params, noisy, depth):
+        truth = euler_matrix_of(renderer, p)
+        for name, given in (("points", None), ("with depth", z)):
+            fit = fitter.fit(target, p, jaw="fixed", depth=given)
+            assert fit.rotation_held == (given is not None)
+            errors[name].append(np.degrees(_angle(euler_matrix_of(renderer, fit.params), truth)))
+    # measured 2.89 vs 3.35 deg (another seed 2.33 vs 2.91)
+    assert np.mean(errors["with depth"]) < 0.92 * np.mean(errors["points"]), errors
+
+
+def euler_matrix_of(renderer, params: np.ndarray) -> np.ndarray:
+    from tfface.pinhole import euler_matrix
+    return euler_matrix(renderer.layout.split_numpy(params)["rotation"])
+
+
 def test_fit_reaches_a_minimum_that_an_independent_optimizer_cannot_improve(setup):
     """From noisy landmarks the fit converges: scipy's L-BFGS-B (bounded,
     numerical gradients) started at the fit's result over the same entries

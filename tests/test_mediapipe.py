@@ -122,23 +122,29 @@ def test_flip_confidence_weighs_each_point_by_its_disagreement():
     np.testing.assert_allclose(flip_confidence(np.zeros((478, 3))), POINT_CONFIDENCE)
 
 
-def test_a_detected_faces_confidence_is_what_the_fit_uses(landmarker):
-    """MediaPipe's faces carry their flip-agreement confidence, and
-    ``reconstruct_detected`` fits with it rather than the default."""
+def test_a_detected_faces_confidence_and_depth_are_what_the_fit_uses(landmarker):
+    """MediaPipe's faces carry their flip-agreement confidence and their
+    points' depth, and ``reconstruct_detected`` fits with both rather than
+    the default confidence and no depth."""
     from tfface.inference import FaceReconstructor
     photo = read_image(shared_path("faces", "takeo.ppm"))
     face, = [f for f in landmarker(photo) if f.problem is None]
     assert face.confidence.shape == (68,) and np.all(face.confidence > 0)
     assert np.all(face.confidence <= 2 * POINT_CONFIDENCE)
     assert not np.allclose(face.confidence, POINT_CONFIDENCE, rtol=0.05)
+    assert face.depth.shape == (68,) and np.all(np.isfinite(face.depth))
+    assert face.depth[30] < min(face.depth[0], face.depth[16])  # nose tip nearer than the jaw
     reconstructor = FaceReconstructor()
     detected, = reconstructor.reconstruct_detected(photo, [face])
-    own, default = (reconstructor.reconstruct(photo, [face.landmarks], detected=True,
-                                              blendshapes=[face.blendshapes],
-                                              confidence=[confidence])[0]
-                    for confidence in (face.confidence, None))
-    np.testing.assert_allclose(detected.params, own.params)
-    assert not np.allclose(detected.params, default.params, atol=1e-4)
+
+    def fitted(confidence, depth):
+        return reconstructor.reconstruct(photo, [face.landmarks], detected=True,
+                                         blendshapes=[face.blendshapes], confidence=[confidence],
+                                         depth=[depth])[0].params
+
+    np.testing.assert_allclose(detected.params, fitted(face.confidence, face.depth))
+    assert not np.allclose(detected.params, fitted(None, face.depth), atol=1e-4)
+    assert not np.allclose(detected.params, fitted(face.confidence, None), atol=1e-4)
 
 
 def _layout():

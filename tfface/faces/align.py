@@ -61,6 +61,11 @@ class AlignedFace:
         """``[2, 3]`` crop -> photo pixels."""
         return cv2.invertAffineTransform(self.transform)
 
+    @property
+    def scale(self) -> float:
+        """Crop pixels per photo pixel."""
+        return float(np.sqrt(abs(np.linalg.det(np.asarray(self.transform)[:, :2]))))
+
     def to_photo(self, points: np.ndarray) -> np.ndarray:
         """``[..., 2]`` crop pixels -> photo pixels."""
         return apply_transform(self.inverse, points)

@@ -62,6 +62,12 @@ class DetectedFace:
     """The landmark fit's per-point confidence ``[68]`` in ``landmarks`` when
     the landmarker gives one (MediaPipe's: :func:`tfface.faces.mesh_map.flip_confidence`)."""
 
+    @property
+    def depth(self) -> Optional[np.ndarray]:
+        """Depth ``[68]`` of ``landmarks`` (photo pixels, larger farther from
+        the camera) from ``mesh``; None without one."""
+        return None if self.mesh is None else ibug68(self.mesh, columns=3)[:, 2]
+
 
 def make_landmarker(name: str = "mediapipe", threads: Optional[int] = None,
                     **kwargs) -> Landmarker:

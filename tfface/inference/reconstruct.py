@@ -207,7 +207,8 @@ class FaceReconstructor:
                     jaw: Optional[str] = None,
                     detected: bool = False,
                     blendshapes: Optional[Sequence[Optional[Mapping[str, float]]]] = None,
-                    confidence: Optional[Sequence[Optional[np.ndarray]]] = None
+                    confidence: Optional[Sequence[Optional[np.ndarray]]] = None,
+                    depth: Optional[Sequence[Optional[np.ndarray]]] = None
                     ) -> List[FaceReconstruction]:
         """Faces in a uint8 RGB photo ``[H, W, 3]``; ``landmarks``: a list of
         ``[68, 2]`` (photo pixels), else the detector finds them
@@ -217,7 +218,10 @@ class FaceReconstructor:
         for all: those keep the encoder's values. ``confidence``: per face,
         the landmark fit's per-point confidence ``[68]`` (a
         :class:`DetectedFace`'s); None per face or for all: the defaults
-        below. Empty when no face is
+        below. ``depth``: per face, the landmarks' depth ``[68]`` (photo
+        pixels, a :class:`DetectedFace`'s), which the landmark fit's head
+        rotation also follows; None per face or for all: none. Empty when
+        no face is
         found. The encoder's output is refined by the landmark fit
         (``landmark_fit``; ``jaw``: what the jaw points mark,
         :data:`tfface.landmark_sources.JAW_MODES`), then, with
@@ -238,6 +242,7 @@ class FaceReconstructor:
         blendshapes = blendshapes or [None] * len(landmarks)
         default = self.detector_confidence if detected else None
         confidence = [default if c is None else c for c in confidence or [None] * len(landmarks)]
+        depth = depth or [None] * len(landmarks)
         aligned = [align_face(image_rgb, np.asarray(lm, np.float64), self.size, self.template,
                               LEVEL_BEYOND_DEGREES) for lm in landmarks]
         crops = np.stack([a.crop for a in aligned]).astype(np.float32)
@@ -245,15 +250,16 @@ class FaceReconstructor:
         vertex_ids = [None] * len(aligned)
         if landmark_fit:
             fits = [self.landmark_fitter.fit(a.landmarks, p, jaw=jaw, confidence=trust,
-                                             blendshapes=scores)
-                    for p, a, scores, trust in zip(params, aligned, blendshapes, confidence)]
+                                             blendshapes=scores,
+                                             depth=None if z is None else np.asarray(z) * a.scale)
+                    for p, a, scores, trust, z in zip(params, aligned, blendshapes, confidence,
+                                                      depth)]
             params = np.stack([f.params for f in fits])
             vertex_ids = [f.vertex_ids for f in fits]
         fit = None
         if fit_steps > 0:
-            held = np.stack([self.landmark_fitter.kept_entries(scores, trust is not None)
-                             for scores, trust in zip(blendshapes, confidence)]) \
-                if landmark_fit else None
+            held = np.stack([self.landmark_fitter.kept_entries(scores, f.rotation_held)
+                             for scores, f in zip(blendshapes, fits)]) if landmark_fit else None
             result = self.photometric_fitter.fit(
                 crops, np.stack([a.landmarks for a in aligned]), init=params, steps=fit_steps,
                 landmark_vertices=np.stack(vertex_ids) if landmark_fit else None, held=held)
@@ -266,10 +272,11 @@ class FaceReconstructor:
                              jaw: Optional[str] = None) -> List[FaceReconstruction]:
         """:meth:`reconstruct` of ``faces`` the :attr:`landmarker` found in
         ``image_rgb``: their landmarks (``detected``) and, MediaPipe's, their
-        blendshape scores and per-point confidence."""
+        blendshape scores, per-point confidence and depth."""
         return self.reconstruct(image_rgb, [f.landmarks for f in faces], fit_steps, landmark_fit,
                                 jaw, detected=True, blendshapes=[f.blendshapes for f in faces],
-                                confidence=[f.confidence for f in faces])
+                                confidence=[f.confidence for f in faces],
+                                depth=[f.depth for f in faces])
 
     def describe(self, params: np.ndarray, aligned: AlignedFace, landmarks: np.ndarray,
                  fit: Optional[Dict] = None,
