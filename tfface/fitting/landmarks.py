@@ -86,9 +86,11 @@ points in 3D (:func:`depth_rotation`): halfway, the two estimates trusted
 alike. MediaPipe's depth flattens pitch as much as its 2D points do
 (fitted-vs-true slope 0.65 vs 0.67 on renders) but errs differently. On 240
 photo-like renders of the default model (yaw +-75 deg, two seeds; not
-AFLW2000-3D) pose MAE 6.69 -> 6.49 and 6.96 -> 6.72 deg, where the depth's
-rotation alone gave 6.62 / 6.81 and the same from the 51 inner points,
-unweighted, 6.57 / 6.78."""
+AFLW2000-3D), set halfway after the whole fit: pose MAE 6.69 -> 6.49 and
+6.96 -> 6.72 deg, where the depth's rotation alone gave 6.62 / 6.81 and
+halfway to the one from the 51 inner points, unweighted, 6.57 / 6.78; as
+done here (from the pose pass's shape, then the second pass) 6.53 /
+6.74."""
 CONVERGED = 1e-4
 """A solve stops when a step lowers the loss by less than this fraction of it
 (1e-7 before: on synthetic faces the same errors to 0.01 mm and 0.01 deg,
@@ -474,7 +476,7 @@ def depth_rotation(local: np.ndarray, target: np.ndarray, depth: np.ndarray,
     the ``weights``-centred points; a uniform scale does not change it.
 
     Raises:
-      ValueError: ``target`` or ``depth`` not 68 finite points.
+      ValueError: ``depth`` not 68 finite values.
     """
     depth = np.asarray(depth, np.float64)
     if depth.shape != (NUM_LANDMARKS,) or not np.all(np.isfinite(depth)):
