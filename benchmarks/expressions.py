@@ -37,8 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from tfface.arkit import model_blendshape_weights  # noqa: E402
-from tfface.data.photoreal import photographic  # noqa: E402
-from tfface.data.synthetic import random_params  # noqa: E402
+from tfface.data.synthetic import photo_like_renders, random_params  # noqa: E402
 from tfface.fitting.landmarks import landmark_expressions  # noqa: E402
 from tfface.layers import Renderer  # noqa: E402
 from tfface.params import ROTATION_ORDER  # noqa: E402
@@ -71,14 +70,8 @@ def expressive_faces(reconstructor: FaceReconstructor, count: int, seed: int
             weight = rng.uniform(0.3, 1.0)
             for name in ACTIONS[action]:
                 face[expression + names.index(name)] = min(1.0, weight * rng.uniform(0.9, 1.1))
-    images, landmarks = [], []
-    for start in range(0, count, 32):
-        out = renderer(params[start:start + 32])
-        landmarks.append(out["landmarks2d"].numpy())
-        images.append(photographic(np.clip(out["image"].numpy(), 0, 1),
-                                   np.clip(out["mask"].numpy(), 0, 1), rng, landmarks[-1],
-                                   occluder_rate=0.0).astype(np.uint8))
-    return np.concatenate(images), params, np.concatenate(landmarks)
+    images, landmarks = photo_like_renders(renderer, params, rng)
+    return images, params, landmarks
 
 
 def errors(weights: np.ndarray, truth: np.ndarray) -> Dict[str, Optional[float]]:

@@ -83,3 +83,24 @@ def test_skin_features_darken_brows_and_lids_and_tint_lips(face):
                                                              - landmarks[42:48, 0].mean())
     layer = skin_features(mask.shape, turned, np.random.default_rng(0))
     np.testing.assert_allclose(_at(layer, turned[24]), 1.0, atol=1e-3)
+
+
+def test_photo_like_renders_keep_the_renders_landmarks_and_faces():
+    """Benchmarks' faces of known params: in batches, the renderer's own
+    landmarks, uint8 photos whose face region is the render's face (not the
+    background painted over it), the same photos for the same seed and batch."""
+    from tfface.data.synthetic import photo_like_renders
+    model = default_model()
+    renderer = Renderer.from_model(model, (96, 96))
+    params = renderer.layout.zeros(3)
+    params[:, renderer.layout.slices["rotation"]] = np.radians([[0, 0, 0], [0, 30, 0],
+                                                                [10, -20, 5]])
+    images, landmarks = photo_like_renders(renderer, params, np.random.default_rng(1), batch=2)
+    out = renderer(params)
+    np.testing.assert_allclose(landmarks, out["landmarks2d"].numpy(), atol=1e-4)
+    assert images.dtype == np.uint8 and images.shape == (3, 96, 96, 3)
+    face = out["mask"].numpy()[..., 0] > 0.99
+    skin = out["image"].numpy()[face] * 255
+    assert np.mean(np.abs(images[face].astype(float) - skin)) < 25  # the face shows through (11)
+    again, _ = photo_like_renders(renderer, params, np.random.default_rng(1), batch=2)
+    np.testing.assert_array_equal(images, again)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 
@@ -81,6 +81,22 @@ def render_synthetic(renderer: Renderer, count: int, seed: int = 0, batch: int =
     if template is not None:
         _align_in_place(data, template, rng, DETECTOR_NOISE if photo_like else 0.0)
     return data
+
+
+def photo_like_renders(renderer: Renderer, params: np.ndarray, rng: np.random.Generator,
+                       batch: int = 32) -> Tuple[np.ndarray, np.ndarray]:
+    """Faces of known ``params`` ``[N, P]`` for benchmarks: rendered and made
+    photo-like (:func:`tfface.data.photoreal.photographic`, no occluders),
+    uint8 RGB ``[N, H, W, 3]``, with the model's landmarks ``[N, 68, 2]``
+    (pixels)."""
+    images, landmarks = [], []
+    for start in range(0, len(params), batch):
+        out = renderer(params[start:start + batch])
+        landmarks.append(out["landmarks2d"].numpy())
+        images.append(photographic(np.clip(out["image"].numpy(), 0, 1),
+                                   np.clip(out["mask"].numpy(), 0, 1), rng, landmarks[-1],
+                                   occluder_rate=0.0).astype(np.uint8))
+    return np.concatenate(images), np.concatenate(landmarks)
 
 
 def _align_in_place(data: Dict[str, np.ndarray], template: np.ndarray,
