@@ -285,19 +285,18 @@ class LandmarkFitter:
         fitted = self._fitted[scored]
         before = self.loss(params, target, self._vertex_ids(params, jaw))
         weights = self.weights(confidence)
-        params, done = self._solve(params, target, jaw, iterations, weights, fitted)
+        at, done = self._solve(params, target, jaw, iterations, weights, fitted)
+        params = at.params
         if depth is not None:
-            at = self._projection(params, self._vertex_ids(params, jaw))
             turned = depth_rotation(at.local, target, depth, weights, at.rotation)
             params = params.copy()
             params[self.layout.slices["rotation"]] = euler_from_matrix(turned)
         rotation_held = confidence is not None or depth is not None
         if rotation_held:  # the shape from every point alike, the pose held
-            params, more = self._solve(params, target, jaw, iterations, self.point_weights,
-                                       fitted, hold_rotation=True)
+            at, more = self._solve(params, target, jaw, iterations, self.point_weights,
+                                   fitted, hold_rotation=True)
             done += more
-        at = self._projection(params, self._vertex_ids(params, jaw))
-        return LandmarkFit(params.astype(np.float32), at.pixels, at.ids, before,
+        return LandmarkFit(at.params.astype(np.float32), at.pixels, at.ids, before,
                            self._loss(at, target, self.point_weights), done, rotation_held)
 
     def annotation_vertices(self, target: np.ndarray, jaw: str) -> np.ndarray:
@@ -345,11 +344,12 @@ class LandmarkFitter:
 
     def _solve(self, params: np.ndarray, target: np.ndarray, jaw: str, iterations: int,
                weights: np.ndarray, fitted: np.ndarray,
-               hold_rotation: bool = False) -> Tuple[np.ndarray, int]:
+               hold_rotation: bool = False) -> Tuple["_Projection", int]:
         """Levenberg-Marquardt from ``params`` with per-point ``weights``
         ``[68]``, over the expressions ``fitted`` (indices ``[E]``); the head
         rotation held with ``hold_rotation``.
-        Returns the params and the iterations run."""
+        Returns the projection of the params it ends at (their landmarks,
+        vertex ids and model-space points) and the iterations run."""
         at = self._projection(params, self._vertex_ids(params, jaw))
         current, damping, done = self._loss(at, target, weights), 1e-3, 0
         for done in range(1, iterations + 1):
@@ -368,7 +368,7 @@ class LandmarkFitter:
                 damping *= 10
                 if damping > 1e4:
                     break
-        return at.params, done
+        return at, done
 
     def _clip(self, params: np.ndarray) -> np.ndarray:
         """``params`` with rotation angles wrapped into [-pi, pi) and bounded
