@@ -44,7 +44,9 @@ import os
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from tfface.quiet import quiet_script
+
+quiet_script()  # before TensorFlow loads: its start-up logs off the console
 
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402

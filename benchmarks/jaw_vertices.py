@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Tuple
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from tfface.quiet import quiet_script
+
+quiet_script()  # before TensorFlow loads: its start-up logs off the console
 
 import numpy as np  # noqa: E402
 import trimesh  # noqa: E402

@@ -29,15 +29,20 @@ import sys
 import time
 from typing import List, Optional
 
-import numpy as np
-from tqdm import tqdm
+from tfface.quiet import quiet_script
 
-from tfface.data.folder import read_pts
-from tfface.evaluation import YAW_BINS, aflw2000, landmark_box, nme_3ddfa, yaw_bin_means
-from tfface.faces import read_image
-from tfface.faces.landmarks import make_landmarker
-from tfface.faces.mediapipe import cpu_threads
-from tfface.landmark_sources import LANDMARKERS
+quiet_script()  # before TensorFlow loads: its start-up logs off the console
+
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from tfface.data.folder import read_pts  # noqa: E402
+from tfface.evaluation import (YAW_BINS, aflw2000, landmark_box, nme_3ddfa,  # noqa: E402
+                               yaw_bin_means)
+from tfface.faces import read_image  # noqa: E402
+from tfface.faces.landmarks import make_landmarker  # noqa: E402
+from tfface.faces.mediapipe import cpu_threads  # noqa: E402
+from tfface.landmark_sources import LANDMARKERS  # noqa: E402
 
 SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared")
 DATA = os.path.join(SHARED, "eval", "aflw2000_3d")

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from tfface.quiet import quiet_script
+
+quiet_script()  # before TensorFlow loads: its start-up logs off the console
 
 import numpy as np  # noqa: E402
 

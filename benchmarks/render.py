@@ -19,7 +19,9 @@ import os
 import platform
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from tfface.quiet import quiet_script
+
+quiet_script()  # before TensorFlow loads: its start-up logs off the console
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402

@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from tfface.quiet import quiet_script
+
+quiet_script()  # before TensorFlow loads: its start-up logs off the console
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

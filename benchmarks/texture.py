@@ -18,11 +18,15 @@ import os
 import sys
 import time
 
-import numpy as np
+from tfface.quiet import quiet_script
 
-from tfface.faces import read_image
-from tfface.inference.reconstruct import FaceReconstructor
-from tfface.inference.texture import face_texture
+quiet_script()  # before TensorFlow loads: its start-up logs off the console
+
+import numpy as np  # noqa: E402
+
+from tfface.faces import read_image  # noqa: E402
+from tfface.inference.reconstruct import FaceReconstructor  # noqa: E402
+from tfface.inference.texture import face_texture  # noqa: E402
 
 FACES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "faces")
 

@@ -25,14 +25,18 @@ import sys
 import tempfile
 import time
 
-import cv2
-import numpy as np
+from tfface.quiet import quiet_script
 
-from tfface.data.photoreal import eyes_and_mouth, random_backgrounds
-from tfface.layers import Renderer
-from tfface.morphable import default_model
-from tfface.inference.reconstruct import FaceReconstructor
-from tfface.inference.video import reconstruct_video
+quiet_script()  # before TensorFlow loads: its start-up logs off the console
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from tfface.data.photoreal import eyes_and_mouth, random_backgrounds  # noqa: E402
+from tfface.layers import Renderer  # noqa: E402
+from tfface.morphable import default_model  # noqa: E402
+from tfface.inference.reconstruct import FaceReconstructor  # noqa: E402
+from tfface.inference.video import reconstruct_video  # noqa: E402
 
 WIDTH, HEIGHT, FACE = 1280, 720, 360
 JAW_OPEN = 0.7

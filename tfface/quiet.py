@@ -6,17 +6,21 @@ descriptor 2, and some of them before any log level applies. While
 :func:`native_logs_silenced` is active, descriptor 2 goes to ``os.devnull``
 and Python's ``sys.stderr`` to a duplicate of the real stderr, so tfface's
 own messages, progress bars and Python warnings still show. Commands run
-inside it unless ``--verbose`` is given.
+inside it unless ``--verbose`` is given; scripts (``benchmarks/``) call
+:func:`quiet_script` before they import TensorFlow.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
 import sys
 from typing import Iterator
 
+VERBOSE_ENV = "TFFACE_VERBOSE"
+"""Set to 1, :func:`quiet_script` leaves native logs on the console."""
 NOISY_LOGGERS = ("tensorflow", "absl", "tf2onnx", "h5py", "jax")
 
 
@@ -48,3 +52,15 @@ def native_logs_silenced() -> Iterator[None]:
         if on_fd2:
             sys.stderr.close()
             sys.stderr = python_stderr
+
+
+def quiet_script() -> None:
+    """:func:`native_logs_silenced` for the rest of a script's process, unless
+    the environment sets ``TFFACE_VERBOSE=1`` (:data:`VERBOSE_ENV`). Call it
+    before TensorFlow is imported: some of its logs come at import, before
+    any log level applies."""
+    if os.environ.get(VERBOSE_ENV, "0") not in ("", "0"):
+        return
+    silenced = native_logs_silenced()
+    silenced.__enter__()
+    atexit.register(silenced.__exit__, None, None, None)
