@@ -11,10 +11,12 @@ import pytest
 
 from tests.conftest import shared_path
 from tfface.faces import read_image
+from tfface.faces.align import apply_transform, compose_transforms
 from tfface.faces.landmarks import DetectedFace, MediaPipeLandmarker, distinct_faces
-from tfface.faces.mediapipe import (MIN_TILE, Detection, coarse_tiles, eye_aligned_crop,
-                                    finer_tiles, mesh_crop, mirrored_crop, scaled, ssd_anchors,
-                                    tile_starts, unturned, weighted_nms)
+from tfface.faces.mediapipe import (AVERAGED_TURNS, MESH_SIZE, MIN_TILE, Detection, coarse_tiles,
+                                    crop_turn, eye_aligned_crop, finer_tiles, mesh_crop,
+                                    mirrored_crop, scaled, ssd_anchors, tile_starts, unturned,
+                                    weighted_nms)
 from tfface.faces.mesh_map import (CONTOUR_SEGMENTS, IBUG_FROM_MESH, IBUG_MIRROR, MESH_MIRROR,
                                    MESH_VERTICES, POINT_CONFIDENCE, derive_map, flip_confidence,
                                    ibug68, mirror_permutation)
@@ -438,7 +440,14 @@ def test_flip_averaged_mesh_agrees_with_the_direct_one(landmarker):
     unlabelled = np.linalg.norm(mirrored[:, :2] - direct[:, :2], axis=1).mean() / eyes
     assert presence > 0.9 and relabelled < 0.03 < 0.5 * unlabelled
     averaged = landmarker.mesh.averaged(photo, crop)
-    np.testing.assert_allclose(averaged.points, (direct + mirrored[MESH_MIRROR]) / 2, atol=1e-6)
+    predictions = [direct, mirrored[MESH_MIRROR]]
+    for degrees in AVERAGED_TURNS:
+        turned = compose_transforms(crop_turn(degrees), crop)
+        on_turned = landmarker.mesh(photo, turned)[0]
+        predictions += [on_turned, landmarker.mesh(photo, mirrored_crop(turned))[0][MESH_MIRROR]]
+        # a turned crop's points come back to the photo: they agree with the upright crop's
+        assert np.linalg.norm(on_turned[:, :2] - direct[:, :2], axis=1).mean() / eyes < 0.03
+    np.testing.assert_allclose(averaged.points, np.mean(predictions, 0), atol=1e-6)
     np.testing.assert_allclose(averaged.difference, direct - mirrored[MESH_MIRROR], atol=1e-6)
 
 
@@ -462,3 +471,9 @@ def test_mesh_points_use_integer_pixel_centres(landmarker):
             differences.append(in_crop.mean(0))
     dx, dy = np.mean(differences, axis=0)
     assert abs(dx) < 0.4 and abs(dy) < 0.4  # 1.0 and 0.0 with integer centres assumed
+
+
+def test_crop_turn_turns_about_the_crop_centre_counter_clockwise_as_seen():
+    centre = (MESH_SIZE - 1) / 2
+    turned = apply_transform(crop_turn(90.0), np.array([[centre, centre], [centre + 10, centre]]))
+    np.testing.assert_allclose(turned, [[centre, centre], [centre, centre - 10]], atol=1e-9)
