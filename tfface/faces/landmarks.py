@@ -26,7 +26,7 @@ import numpy as np
 from tfface.blas import one_blas_thread
 from tfface.errors import TfFaceError
 from tfface.faces.blendshapes import FaceBlendshapes
-from tfface.faces.mediapipe import (FINE_MIN_PRESENCE, BlazeFaceDetector, FaceMesh, FlipAveraged,
+from tfface.faces.mediapipe import (FINE_MIN_PRESENCE, AveragedMesh, BlazeFaceDetector, FaceMesh,
                                     eye_aligned_crop, mesh_crop, overlaps)
 from tfface.faces.mesh_map import flip_confidence, ibug68
 from tfface.landmark_sources import LANDMARKERS
@@ -184,9 +184,9 @@ class MediaPipeLandmarker(Landmarker):
               min_presence: float) -> DetectedFace:
         """The face in the first of ``crops`` where the face mesh sees one
         (a presence score of ``min_presence`` in its first pass or in the
-        second, flip-averaged one cropped from its own first mesh), with the
-        second pass's points; when none does, the last crop's, flagged
-        ``face_unconfirmed``."""
+        second, averaged one (:meth:`FaceMesh.averaged`) cropped from its
+        own first mesh), with the second pass's points; when none does, the
+        last crop's, flagged ``face_unconfirmed``."""
         for crop in crops:
             first, presence = self.mesh(image_rgb, crop)
             second = self.mesh.averaged(image_rgb, mesh_crop(first))
@@ -194,10 +194,11 @@ class MediaPipeLandmarker(Landmarker):
                 return self._mesh_face(second, score)
         return self._mesh_face(second, score, "face_unconfirmed")
 
-    def _mesh_face(self, mesh: FlipAveraged, score: float,
+    def _mesh_face(self, mesh: AveragedMesh, score: float,
                    problem: Optional[str] = None) -> DetectedFace:
-        """A :class:`DetectedFace` of a flip-averaged ``mesh``, with its
-        blendshapes and per-point confidence."""
+        """A :class:`DetectedFace` of an averaged ``mesh``
+        (:meth:`FaceMesh.averaged`), with its blendshapes and per-point
+        confidence."""
         points = mesh.points
         box = np.concatenate([points[:, :2].min(0), points[:, :2].max(0)])
         return DetectedFace(box, ibug68(points), score, problem, mesh=points,

@@ -87,11 +87,11 @@ AVERAGED_TURNS = (5.0, -5.0)
 """In-plane turns (degrees) of the crop that :meth:`FaceMesh.averaged` also
 predicts on, each with its mirror image, and averages: the mesh's points
 move by a fraction of a pixel with the crop, and the average of slightly
-different crops cancels part of that. Chosen
-on the photo-like development renders (``benchmarks/pose_renders.py``,
-seeds 123 / 5; pose MAE 6.53 -> 6.47 / 6.74 -> 6.64 deg), ahead of shifted
-crops (+-3 % of the crop: 6.46 / 6.69 at twice the extra time); then looked
-at once on AFLW2000-3D (benchmarks/NOTES.md)."""
+different crops cancels part of that. Chosen on the photo-like development
+renders (``benchmarks/pose_renders.py``, seeds 123 / 5; pose MAE 6.53 ->
+6.47 / 6.74 -> 6.64 deg), ahead of shifted crops (+-3 % of the crop: 6.46 /
+6.69 at twice the extra time); on AFLW2000-3D the 68 points' NME 5.84 ->
+5.79 %, pose unchanged (benchmarks/NOTES.md)."""
 RIGHT_EYE, LEFT_EYE = 0, 1
 """BlazeFace keypoints: the subject's right eye (image left), left eye, nose
 tip, mouth centre, right ear tragion, left ear tragion."""
@@ -400,7 +400,7 @@ class FaceMesh:
         z = points[:, 2:] * np.linalg.norm(inverse[:, 0])
         return np.concatenate([xy, z], 1), 1 / (1 + np.exp(-flag))
 
-    def averaged(self, image_rgb: np.ndarray, transform: np.ndarray) -> "FlipAveraged":
+    def averaged(self, image_rgb: np.ndarray, transform: np.ndarray) -> "AveragedMesh":
         """As :meth:`__call__`, averaged with the prediction on the mirrored
         crop (relabelled by :data:`tfface.faces.mesh_map.MESH_MIRROR`) and on
         the crop turned by each of :data:`AVERAGED_TURNS` and its mirror:
@@ -416,14 +416,15 @@ class FaceMesh:
             turned = compose_transforms(crop_turn(degrees), transform)
             predictions += [self(image_rgb, turned)[0],
                             self(image_rgb, mirrored_crop(turned))[0][MESH_MIRROR]]
-        return FlipAveraged(np.mean(predictions, 0), (presence + mirrored_presence) / 2,
+        return AveragedMesh(np.mean(predictions, 0), (presence + mirrored_presence) / 2,
                             points - mirrored)
 
 
-class FlipAveraged(NamedTuple):
+class AveragedMesh(NamedTuple):
     """:meth:`FaceMesh.averaged`'s result: ``points`` ``[478, 3]`` (photo
-    pixels), the mean face-presence score and ``difference`` ``[478, 3]``,
-    the prediction on the crop less that on its mirror image."""
+    pixels, the mean of its predictions), the mean face-presence score of the
+    upright crop and its mirror image, and ``difference`` ``[478, 3]``, the
+    prediction on the crop less that on its mirror image."""
 
     points: np.ndarray
     presence: float
