@@ -408,16 +408,19 @@ class FaceMesh:
         time. The presence score and ``difference`` (a per-point measure of
         the predictions' uncertainty) are those of ``transform``'s crop and
         its mirror image."""
-        points, presence = self(image_rgb, transform)
-        mirrored, mirrored_presence = self(image_rgb, mirrored_crop(transform))
-        mirrored = mirrored[MESH_MIRROR]
-        predictions = [points, mirrored]
-        for degrees in AVERAGED_TURNS:
-            turned = compose_transforms(crop_turn(degrees), transform)
-            predictions += [self(image_rgb, turned)[0],
-                            self(image_rgb, mirrored_crop(turned))[0][MESH_MIRROR]]
-        return AveragedMesh(np.mean(predictions, 0), (presence + mirrored_presence) / 2,
-                            points - mirrored)
+        crops = [transform] + [compose_transforms(crop_turn(degrees), transform)
+                               for degrees in AVERAGED_TURNS]
+        pairs = [self._and_mirrored(image_rgb, crop) for crop in crops]
+        (points, presence), (mirrored, mirrored_presence) = pairs[0]
+        return AveragedMesh(np.mean([p for pair in pairs for p, _ in pair], 0),
+                            (presence + mirrored_presence) / 2, points - mirrored)
+
+    def _and_mirrored(self, image_rgb: np.ndarray, transform: np.ndarray
+                      ) -> Tuple[Tuple[np.ndarray, float], Tuple[np.ndarray, float]]:
+        """:meth:`__call__` on ``transform``'s crop and on its mirror image,
+        the latter's points relabelled by :data:`tfface.faces.mesh_map.MESH_MIRROR`."""
+        mirrored, presence = self(image_rgb, mirrored_crop(transform))
+        return self(image_rgb, transform), (mirrored[MESH_MIRROR], presence)
 
 
 class AveragedMesh(NamedTuple):
