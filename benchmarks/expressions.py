@@ -38,7 +38,7 @@ quiet_script()  # before TensorFlow loads: its start-up logs off the console
 import numpy as np  # noqa: E402
 
 from tfface.arkit import model_blendshape_weights  # noqa: E402
-from tfface.data.synthetic import photo_like_renders, random_params  # noqa: E402
+from tfface.data.synthetic import photo_like_renders, posed_params  # noqa: E402
 from tfface.fitting.landmarks import landmark_expressions  # noqa: E402
 from tfface.layers import Renderer  # noqa: E402
 from tfface.params import ROTATION_ORDER  # noqa: E402
@@ -62,10 +62,8 @@ def expressive_faces(reconstructor: FaceReconstructor, count: int, seed: int
     names = list(layout.expression_names)
     expression = layout.slices["expression"].start
     rng = np.random.default_rng(seed)
-    params = random_params(layout, count, rng)
-    params[:, layout.slices["identity"]] *= 0.7
+    params = posed_params(layout, count, rng, (15, 40, 10))
     params[:, layout.slices["expression"]] = 0.0
-    params[:, layout.slices["rotation"]] = rng.uniform(-1, 1, (count, 3)) * np.radians([15, 40, 10])
     for face in params:
         for action in rng.choice(len(ACTIONS), rng.integers(0, 3), replace=False):
             weight = rng.uniform(0.3, 1.0)

@@ -31,7 +31,7 @@ quiet_script()  # before TensorFlow loads: its start-up logs off the console
 
 import numpy as np  # noqa: E402
 
-from tfface.data.synthetic import photo_like_renders, random_params  # noqa: E402
+from tfface.data.synthetic import photo_like_renders, posed_params  # noqa: E402
 from tfface.evaluation import yaw_bin_means  # noqa: E402
 from tfface.layers import Renderer  # noqa: E402
 from tfface.inference.reconstruct import FaceReconstructor  # noqa: E402
@@ -49,11 +49,8 @@ def posed_faces(reconstructor: FaceReconstructor, count: int, seed: int
     spread, as the expression renders), rotation uniform within
     :data:`DEGREES`."""
     renderer = Renderer.from_model(reconstructor.model, (SIZE, SIZE))
-    layout = renderer.layout
     rng = np.random.default_rng(seed)
-    params = random_params(layout, count, rng)
-    params[:, layout.slices["identity"]] *= 0.7
-    params[:, layout.slices["rotation"]] = rng.uniform(-1, 1, (count, 3)) * np.radians(DEGREES)
+    params = posed_params(renderer.layout, count, rng, DEGREES)
     return photo_like_renders(renderer, params, rng)[0], params
 
 

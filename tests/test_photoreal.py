@@ -104,3 +104,17 @@ def test_photo_like_renders_keep_the_renders_landmarks_and_faces():
     assert np.mean(np.abs(images[face].astype(float) - skin)) < 25  # the face shows through (11)
     again, _ = photo_like_renders(renderer, params, np.random.default_rng(1), batch=2)
     np.testing.assert_array_equal(images, again)
+
+
+def test_posed_params_scale_the_identity_and_bound_the_rotation():
+    from tfface.data.synthetic import posed_params, random_params
+    from tfface.params import FaceParams
+    layout = FaceParams.from_model(default_model())
+    base = random_params(layout, 300, np.random.default_rng(3))
+    posed = posed_params(layout, 300, np.random.default_rng(3), (10, 60, 5), identity_scale=0.5)
+    s = layout.slices
+    np.testing.assert_allclose(posed[:, s["identity"]], 0.5 * base[:, s["identity"]], rtol=1e-6)
+    np.testing.assert_array_equal(posed[:, s["expression"]], base[:, s["expression"]])
+    bound = np.radians([10, 60, 5])
+    rotation = np.abs(posed[:, s["rotation"]])
+    assert np.all(rotation <= bound + 1e-6) and np.all(rotation.max(0) > 0.95 * bound)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -81,6 +81,17 @@ def render_synthetic(renderer: Renderer, count: int, seed: int = 0, batch: int =
     if template is not None:
         _align_in_place(data, template, rng, DETECTOR_NOISE if photo_like else 0.0)
     return data
+
+
+def posed_params(layout, count: int, rng: np.random.Generator, degrees: Sequence[float],
+                 identity_scale: float = 0.7) -> np.ndarray:
+    """Params ``[count, P]`` of benchmark faces: :func:`random_params` with
+    the identity at ``identity_scale`` of the model's spread and the rotation
+    uniform within +-``degrees`` (pitch, yaw, roll)."""
+    params = random_params(layout, count, rng)
+    params[:, layout.slices["identity"]] *= identity_scale
+    params[:, layout.slices["rotation"]] = rng.uniform(-1, 1, (count, 3)) * np.radians(degrees)
+    return params
 
 
 def photo_like_renders(renderer: Renderer, params: np.ndarray, rng: np.random.Generator,
