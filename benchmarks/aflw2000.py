@@ -186,10 +186,21 @@ def run(args) -> dict:
             entry["pose_mae_deg_per_bin"] = yaw_bin_means(errors.mean(1), bins[valid])
             # the faces the landmarker reports usable: what tfface reconstruct reconstructs
             entry["usable_pose_mae_deg"] = float(pose[valid & usable].mean())
+            # profiles usable / flagged (what --keep-unconfirmed reconstructs anyway)
+            profiles = valid & (bins == len(YAW_BINS) - 1)
+            entry["profile_pose_deg"] = {"usable": axis_statistics(pose[profiles & usable]),
+                                         "flagged": axis_statistics(pose[profiles & ~usable])}
         entry["usable_nme_pct"] = 100 * yaw_bin_means(np.array(row["nme"])[usable],
                                                       bins[usable])["mean"]
         report["stages"][stage] = entry
     return report
+
+
+def axis_statistics(errors: np.ndarray) -> dict:
+    """The count, mean and median per angle of pose errors ``[N, 3]`` (degrees)."""
+    return {"faces": len(errors),
+            "mean": dict(zip(ANGLES, errors.mean(0).tolist())) if len(errors) else None,
+            "median": dict(zip(ANGLES, np.median(errors, 0).tolist())) if len(errors) else None}
 
 
 def print_table(report: dict) -> None:
@@ -222,6 +233,13 @@ def print_table(report: dict) -> None:
                                  if "usable_pose_mae_deg" in entry else "")
                   + f"NME {entry['usable_nme_pct']:.2f} %"
                   for stage, entry in report["stages"].items()))
+        profiles = report["stages"]["landmark fit"]["profile_pose_deg"]
+        print("profiles (|yaw| > 60) by the landmark fit, yaw / pitch / roll: " + "; ".join(
+            f"{label} {group['faces']}" + "".join(
+                f", {kind} " + " / ".join(f"{group[kind][a]:.1f}" for a in ANGLES)
+                for kind in ("mean", "median") if group[kind])
+            for label, group in (("usable", profiles["usable"]),
+                                 ("flagged (kept by --keep-unconfirmed)", profiles["flagged"]))))
     print("published (full set): pose MAE 6DRepNet 3.97, FSA-Net 5.07, HopeNet 6.16; "
           "NME (original points) 3DDFA-V2 3.51, PRNet 3.62, 3DDFA 5.42")
 
