@@ -31,7 +31,9 @@ face. Then pose MAE and NME on the faces the landmarker reports usable
 (those its ``face_in_box`` does not flag: what ``tfface reconstruct``
 reconstructs without ``--keep-unconfirmed``; MediaPipe leaves most full
 profiles unconfirmed), a subset our landmarker picks, so not comparable with
-published figures. A table, then one JSON line.
+published figures, and the landmark fit's pose errors on the profiles
+(|yaw| > 60 deg) it reports usable and on those it flags (mean and median
+per angle: what ``--keep-unconfirmed`` gives). A table, then one JSON line.
 
     python benchmarks/aflw2000.py [--subset subset_150.txt] [--limit N] [--landmarks dlib]
 """
