@@ -481,7 +481,13 @@ def test_video_smooths_the_pose_of_a_face_rolling_past_the_levelling_angle(recon
         found[smoothing] = np.array([json.loads(line)["face"]["pose_degrees"]["roll"] for line
                                      in (out / "roll_params.jsonl").read_text().splitlines()])
     smoothed, raw = found[True], found[False]
-    assert np.abs(raw - rolls).max() < 5.0
+    # The raw track follows the roll on both sides of the levelling angle. On
+    # these 160 px renders the worst frame is 4.2-5.1 deg off and the mean
+    # 2.0-2.7 deg, depending only on the OpenCV release that codes and resamples
+    # the frames (4.12 / 5.1); the bounds leave ~3 and ~1.3 deg beyond that.
+    # A crop left unlevelled, or a lost track, is off by tens of degrees.
+    assert np.abs(raw - rolls).max() < 8.0, raw - rolls
+    assert np.abs(raw - rolls).mean() < 4.0, raw - rolls
     assert _low_pass(smoothed, raw, 1e-3), (smoothed, raw)
 
 
