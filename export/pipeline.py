@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from typing import Dict, Optional
 
 import keras
@@ -13,11 +12,13 @@ import numpy as np
 from . import FORMATS
 from .converters import to_onnx, to_savedmodel, to_tflite
 from .parity import MESH_TOLERANCE_PCT, format_table, parity_report
-from .signature import describe, embed_tflite_metadata, sidecar_path, write_sidecar
+from .signature import (describe, embed_tflite_metadata, sidecar_path, written_by_export,
+                        write_sidecar)
 from tfface.errors import TfFaceError
 from tfface.face_loss import FaceLoss
-from tfface.io_utils import (OUTPUT_MARKER, claim_output_folder, remove_stale_temporaries,
-                             replace_entries, write_bytes_atomic, write_json_atomic)
+from tfface.io_utils import (OUTPUT_MARKER, claim_output_file, claim_output_folder,
+                             replace_entries, temporary_name, write_bytes_atomic,
+                             write_json_atomic)
 from tfface.morphable import MorphableModel
 from tfface.params import FaceParams
 from tfface.runtime import load_encoder
@@ -36,8 +37,10 @@ def export_encoder(encoder: keras.Model, layout: FaceParams, model: MorphableMod
     ``tflite-int8``, as the representative dataset. On a parity failure
     nothing is left at ``out``; a :class:`TfFaceError` says by how much.
     An existing ``out`` that is not a previous tfface export is refused
-    unless ``overwrite``; a SavedModel folder only has its SavedModel
-    entries replaced, never other files in it. ``face_loss`` (the encoder's,
+    unless ``overwrite``: a file export is tfface's only when its sidecar
+    (``out + ".json"``) holds the file's hash (:func:`written_by_export`),
+    and a foreign sidecar is refused too; a SavedModel folder only has its
+    SavedModel entries replaced, never other files in it. ``face_loss`` (the encoder's,
     :func:`tfface.face_loss.encoder_loss`) goes into the description.
     """
     if fmt not in FORMATS:
@@ -47,8 +50,8 @@ def export_encoder(encoder: keras.Model, layout: FaceParams, model: MorphableMod
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
         raise TfFaceError(f"{out}: output folder is missing or not writable")
     _check_target(out, fmt, overwrite)
-    remove_stale_temporaries(folder)
-    staging = tempfile.mkdtemp(prefix=f".tfface-export-{os.getpid()}-", dir=folder)
+    staging = os.path.join(folder, temporary_name(os.path.basename(out) + ".export"))
+    os.mkdir(staging)
     try:
         staged = os.path.join(staging, os.path.basename(out) or "model")
         description = describe(layout, int(encoder.input_shape[1]), fmt,
@@ -93,9 +96,12 @@ def _check_target(out: str, fmt: str, overwrite: bool) -> None:
             claim_output_folder(out, SAVEDMODEL_COMMAND, overwrite)
     elif os.path.isdir(out):
         raise TfFaceError(f"{out}: is a folder; give a file name for {fmt}")
-    elif os.path.exists(out) and not os.path.exists(sidecar_path(out)) and not overwrite:
-        raise TfFaceError(f"{out}: exists and is not a tfface export; choose another --out "
-                          "or pass --overwrite")
+    else:
+        claim_output_file(out, written_by_export, overwrite, "a tfface export")
+    sidecar = sidecar_path(out)
+    if os.path.lexists(sidecar) and not overwrite and not written_by_export(out):
+        raise TfFaceError(f"{sidecar}: exists and is not the sidecar of a tfface export; "
+                          "choose another --out or pass --overwrite")
 
 
 def default_samples(encoder: keras.Model, count: int = 16, seed: int = 0,

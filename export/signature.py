@@ -4,13 +4,14 @@ embedded in ``.tflite`` files as model metadata."""
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Dict, Optional
 
 import numpy as np
 
 from tfface.faces.align import LEVEL_BEYOND_DEGREES
 from tfface.faces.mesh_map import IBUG_FROM_MESH
-from tfface.io_utils import write_json_atomic
+from tfface.io_utils import file_sha256, write_json_atomic
 from tfface.params import FaceParams
 from tfface.pinhole import PinholeCamera
 
@@ -97,10 +98,34 @@ def sidecar_path(model_path: str) -> str:
     return model_path + ".json"
 
 
+WRITTEN_BY = "tfface export"
+"""The sidecar's ``written_by``; beside it, ``sha256`` of the exported file."""
+
+
+def _hashed_file(model_path: str) -> str:
+    """The file whose hash the sidecar records: the model file, or a
+    SavedModel folder's ``saved_model.pb``."""
+    return os.path.join(model_path, "saved_model.pb") if os.path.isdir(model_path) else model_path
+
+
 def write_sidecar(model_path: str, description: Dict[str, Any]) -> str:
+    """Write ``description`` beside ``model_path``, signed with the model's hash."""
     path = sidecar_path(model_path)
-    write_json_atomic(path, description)
+    write_json_atomic(path, {**description, "written_by": WRITTEN_BY,
+                             "sha256": file_sha256(_hashed_file(model_path))})
     return path
+
+
+def written_by_export(model_path: str) -> bool:
+    """Whether ``model_path`` and its sidecar are a tfface export: the
+    sidecar is ours and records the hash the model file has now."""
+    try:
+        with open(sidecar_path(model_path), encoding="utf-8") as handle:
+            sidecar = json.load(handle)
+        return (isinstance(sidecar, dict) and sidecar.get("written_by") == WRITTEN_BY
+                and sidecar.get("sha256") == file_sha256(_hashed_file(model_path)))
+    except (OSError, ValueError):
+        return False
 
 
 METADATA_NAME = "tfface_signature"

@@ -69,6 +69,9 @@ def test_format_round_trip_with_parity(encoder_setup, demo, tmp_path, fmt, path)
     groups = {g["name"]: g for g in sidecar["output"]["groups"]}
     assert groups["expression"]["names"][0] == "jawOpen"
     assert groups["rotation"]["offset"] == layout.slices["rotation"].start
+    from tfface.export.signature import WRITTEN_BY, written_by_export
+    assert sidecar.pop("written_by") == WRITTEN_BY and written_by_export(out)
+    assert len(sidecar.pop("sha256")) == 64  # the model's hash signs the sidecar
     if fmt.startswith("tflite"):  # the same description is embedded in the model file
         from tfface.export.signature import read_tflite_metadata
         assert read_tflite_metadata(out) == sidecar

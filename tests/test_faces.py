@@ -115,10 +115,10 @@ def test_alignment_scale_does_not_depend_on_roll_and_levelling_undoes_it(degrees
 
 
 @pytest.mark.parametrize("landmarks, message", [
-    (np.zeros((5, 2)), r"landmarks: shape \(5, 2\), expected \[68, 2\]"),
+    (np.zeros((5, 2)), r"landmarks: shape \[5, 2\], expected \[68, 2\]"),
     (np.where(np.arange(136).reshape(68, 2) == 61, np.nan, np.arange(136.0).reshape(68, 2)),
      "landmarks: NaN or infinite"),
-    (np.full((68, 2), 40.0), "landmarks: all at one point"),
+    (np.full((68, 2), 40.0), "landmarks: all within 0 x 0 px"),
 ])
 def test_alignment_rejects_landmarks_it_cannot_align_to(landmarks, message):
     from tfface.faces.align import align_face

@@ -6,8 +6,8 @@ import os
 import pytest
 
 from tfface.errors import TfFaceError
-from tfface.io_utils import (OUTPUT_MARKER, atomic_output, claim_output_folder, output_folder_for,
-                             write_json_atomic)
+from tfface.io_utils import (LOCK_FILE, OUTPUT_MARKER, atomic_output, claim_output_folder,
+                             output_folder_for, write_json_atomic)
 
 
 def test_claim_refuses_foreign_content_and_keeps_it(tmp_path):
@@ -44,7 +44,7 @@ def test_failed_block_undoes_only_an_unused_claim(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["empty", "used"] and not os.listdir(tmp_path / "empty")
     assert sorted(os.listdir(tmp_path / "used")) == [OUTPUT_MARKER, "a_face0.obj"]
     with output_folder_for(str(tmp_path / "ok"), "reconstruct") as out:
-        assert os.listdir(out) == [OUTPUT_MARKER]
+        assert sorted(os.listdir(out)) == [LOCK_FILE, OUTPUT_MARKER]  # held while it writes
         (tmp_path / "ok" / "a_face0.obj").write_text("v 0 0 0")
     assert sorted(os.listdir(tmp_path / "ok")) == [OUTPUT_MARKER, "a_face0.obj"]
     with output_folder_for(str(tmp_path / "nothing"), "reconstruct"):
@@ -71,7 +71,7 @@ def test_atomic_output_leaves_nothing_on_error_and_keeps_the_old_file(tmp_path):
 
 def test_second_writer_is_refused_while_the_first_holds_the_lock(tmp_path):
     from tfface.faces.prepare import prepare
-    from tfface.io_utils import LOCK_FILE, folder_lock
+    from tfface.io_utils import folder_lock
     photos = tmp_path / "photos"
     photos.mkdir()
     (photos / "a.jpg").write_bytes(b"not a photo")

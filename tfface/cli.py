@@ -12,12 +12,13 @@ import argparse
 import contextlib
 import os
 import sys
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from tfface.errors import TfFaceError
-from tfface.io_utils import claim_output_folder, output_folder_for
+from tfface.errors import TfFaceError, one_line
+from tfface.io_utils import (claim_output_file, claim_output_folder, input_file_problem,
+                             output_folder_for)
 from tfface.morphable import load_model
 
 
@@ -75,7 +76,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_convert_model(args: argparse.Namespace) -> int:
     """Convert a morphable model from its original format to tfface's npz."""
+    from tfface.morphable import MorphableModel
     from tfface.morphable.convert import convert
+    claim_output_file(args.out, MorphableModel.written_by_tfface, args.overwrite,
+                      "a model file tfface wrote")
     model = convert(args.format, args.input, expressions=args.expressions,
                     landmarks=args.landmarks)
     model.save(args.out)
@@ -134,16 +138,37 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     print(f"{manifest['used']} of {manifest['photos']} photos used, {manifest['examples']} "
           f"faces in {len(manifest['shards'])} shards; {manifest['skipped']} skipped")
     for skip in manifest["skips"]:
-        print(f"  skipped {skip['file']}: {skip['reason']}")
+        print(f"  skipped {one_line(skip['file'])}: {skip['reason']}")
     print(f"wrote {os.path.join(args.out, 'manifest.json')}")
     return 0
 
 
-def _photo_landmarks(path: str, photo: np.ndarray) -> Optional[List[np.ndarray]]:
-    """The 68 landmarks of ``<photo>.pts`` when it exists (else None: detect)."""
+def _photo_landmarks(path: str, photo: np.ndarray, shared_stem: bool = False
+                     ) -> Optional[List[np.ndarray]]:
+    """The 68 landmarks of ``<photo>.pts`` when it exists (else None: detect).
+    ``shared_stem``: another photo beside it has the same name but for its
+    extension (``a.jpg``, ``a.png``); then only ``a.jpg.pts`` is its own, and
+    an ``a.pts`` that either could mean is refused."""
     from tfface.data.folder import read_photo_pts
-    pts = os.path.splitext(path)[0] + ".pts"
+    stem = os.path.splitext(path)[0]
+    if shared_stem:
+        if os.path.isfile(path + ".pts"):
+            return [read_photo_pts(path + ".pts", photo)]
+        if os.path.isfile(stem + ".pts"):
+            raise TfFaceError(f"{stem}.pts: belongs to more than one photo named "
+                              f"{os.path.basename(stem)}.*; rename it "
+                              f"{os.path.basename(path)}.pts for this one")
+        return None
+    pts = stem + ".pts"
     return [read_photo_pts(pts, photo)] if os.path.isfile(pts) else None
+
+
+def output_stems(photos: List[str]) -> Dict[str, str]:
+    """Each photo's output name: its name without the extension, or with it
+    where two photos of a folder differ only there (``a.jpg``, ``a.png``)."""
+    stems = [os.path.splitext(os.path.basename(p))[0] for p in photos]
+    return {p: os.path.basename(p) if stems.count(stem) > 1 else stem
+            for p, stem in zip(photos, stems)}
 
 
 UNCONFIRMED_HINT = "--keep-unconfirmed reconstructs an unconfirmed face anyway (roughly)"
@@ -185,11 +210,16 @@ def _detected_faces(reconstructor, photo, path: str, keep_unconfirmed: bool = Fa
 def _reconstruct_photo(reconstructor, path: str, out: str, formats, fit_steps: int,
                        jaw: Optional[str] = None, texture_size: int = 0,
                        keep_unconfirmed: bool = False,
-                       notes: Optional[List[str]] = None) -> List:
+                       notes: Optional[List[str]] = None, stem: Optional[str] = None) -> List:
+    """Reconstruct the faces of the photo at ``path`` and write them into
+    ``out`` as ``<stem>_face<i>.*`` (``stem``: from :func:`output_stems`;
+    by default the photo's name without its extension)."""
     from tfface.faces import read_image
     from tfface.inference.outputs import write_reconstruction
     photo = read_image(path)
-    landmarks = _photo_landmarks(path, photo)
+    default_stem = os.path.splitext(os.path.basename(path))[0]
+    stem = stem or default_stem
+    landmarks = _photo_landmarks(path, photo, shared_stem=stem != default_stem)
     if landmarks is None:
         found, sources = _detected_faces(reconstructor, photo, path, keep_unconfirmed, notes)
         faces = reconstructor.reconstruct_detected(photo, found, fit_steps=fit_steps, jaw=jaw)
@@ -198,7 +228,6 @@ def _reconstruct_photo(reconstructor, path: str, out: str, formats, fit_steps: i
         faces = reconstructor.reconstruct(photo, landmarks, fit_steps=fit_steps, jaw=jaw)
     for face, source in zip(faces, sources):
         face.landmark_source = source
-    stem = os.path.splitext(os.path.basename(path))[0]
     write_reconstruction(out, stem, photo, faces, reconstructor, formats, texture_size)
     return faces
 
@@ -229,7 +258,9 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     if not os.path.exists(args.input):
         raise TfFaceError(f"{args.input}: no such file or folder")
     photos = None
-    if os.path.isdir(args.input):
+    if not os.path.isdir(args.input):
+        _check_input_file(args.input)
+    else:
         from tfface.faces.prepare import list_photos
         photos = list_photos(args.input)
         if not photos:
@@ -258,18 +289,21 @@ def _reconstruct_input(reconstructor, args: argparse.Namespace, out: str, format
     failures: List[str] = []
     notes: List[str] = []
     done = 0
+    stems = output_stems(photos)
+    notes.extend(f"{path}: written as {stem}_face*, as another photo has its name"
+                 for path, stem in stems.items() if stem == os.path.basename(path))
     for path in tqdm(photos, unit="photo", disable=not args.progress):
         try:
             done += len(_reconstruct_photo(reconstructor, path, out, formats, args.fit,
                                            args.jaw, args.texture, args.keep_unconfirmed,
-                                           notes)) > 0
+                                           notes, stems[path])) > 0
         except TfFaceError as error:
             failures.append(str(error))
     print(f"{done} of {len(photos)} photos reconstructed into {out}")
     for failure in failures:
-        print(f"  skipped {failure}")
+        print(f"  skipped {one_line(failure)}")
     for note in notes:
-        print(f"  note: {note}")
+        print(f"  note: {one_line(note)}")
     return 4 if failures else 0
 
 
@@ -292,9 +326,17 @@ def _print_face(label: str, face) -> None:
 def cmd_fit(args: argparse.Namespace) -> int:
     """Per-photo analysis-by-synthesis from the encoder's output."""
     formats = _mesh_formats(args.format)
+    _check_input_file(args.photo)
     reconstructor = _reconstructor(args)
     with output_folder_for(args.out, "reconstruct", args.overwrite) as out:
         return _reconstruct_one_photo(reconstructor, args, args.photo, out, formats, args.steps)
+
+
+def _check_input_file(path: str) -> None:
+    """A one-line error unless ``path`` is a regular, readable file."""
+    problem = input_file_problem(path)
+    if problem:
+        raise TfFaceError(f"{path}: {problem}")
 
 
 def _reconstruct_one_photo(reconstructor, args: argparse.Namespace, path: str, out: str,
@@ -521,9 +563,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="face detector + 68 landmarks for photos without a .pts: "
                                "MediaPipe (shipped, Apache-2.0) or dlib (the [landmarks] "
                                "extra; frontal faces, non-commercial predictor)")
-    for each in (demo, export, prep, rec, fit):
+    for each in (demo, convert, export, prep, rec, fit):
         each.add_argument("--overwrite", action="store_true",
-                          help="write into an --out that holds other files (only the files "
+                          help="write into an --out that tfface did not write (only the files "
                                "this command writes are replaced)")
     return parser
 
@@ -536,7 +578,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         try:
             return args.func(args)
         except TfFaceError as error:
-            print(f"tfface: error: {error}", file=sys.stderr)
+            print(f"tfface: error: {one_line(str(error))}", file=sys.stderr)
             return error.exit_code
 
 

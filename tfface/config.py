@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
+import math
 import os
+import re
 from typing import Any, Dict, List, Optional
 
 import yaml
@@ -72,6 +75,30 @@ WHOLE_NUMBERS = {"model.input_size": 32, "data.synthetic_count": 1, "data.batch_
                  "schedule.log_every": 1, "schedule.image_every": 1}
 """Integer keys and their least values."""
 POSITIVE_NUMBERS = ("optimizer.learning_rate",)
+MAX_LEARNING_RATE = 1.0
+"""Above it Adam's steps leave any sane weight range at once."""
+PATHS = {"output_dir": False, "data.path": True, "model.morphable_model": True,
+         "model.init_weights": True, "model.init_encoder": True}
+"""Keys that name a file or folder, and whether they may be null."""
+RESUMABLE_CHANGES = ("schedule.", "strategy", "output_dir", "model.init_encoder",
+                     "model.init_weights")
+"""Keys (or key prefixes) a resumed run may change; any other change is a new run."""
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1's safe loader that also reads ``1e-3`` (no dot) as a number,
+    as YAML 1.2 and Python do."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
+
+
+def read_yaml(text: str) -> Any:
+    """``yaml.safe_load`` of ``text``, reading ``1e-3`` as a float."""
+    return yaml.load(text, Loader=_Loader)
 NON_NEGATIVE_NUMBERS = ("losses.landmark", "losses.landmark_emphasis", "losses.photometric",
                         "losses.shape")
 
@@ -110,7 +137,7 @@ def load_config(path: Optional[str], overrides: Optional[List[str]] = None) -> D
     if path is not None:
         try:
             with open(path, encoding="utf-8") as handle:
-                loaded = yaml.safe_load(handle) or {}
+                loaded = read_yaml(handle.read()) or {}
         except OSError as error:
             raise TfFaceError(f"{path}: cannot read config ({error.strerror}); "
                               "see configs/ for recipes") from None
@@ -123,7 +150,7 @@ def load_config(path: Optional[str], overrides: Optional[List[str]] = None) -> D
         if "=" not in item:
             raise TfFaceError(f"--override {item!r}: use key.sub=value")
         key, raw = item.split("=", 1)
-        _set(config, key.strip(), yaml.safe_load(raw), f"--override {key}")
+        _set(config, key.strip(), read_yaml(raw), f"--override {key}")
     _check_values(config, path or "config")
     if config["data"]["source"] != "synthetic" and not config["data"]["path"]:
         raise TfFaceError(f"{path or 'config'}: data.source={config['data']['source']} needs data.path")
@@ -149,7 +176,9 @@ def _value(config: Dict[str, Any], dotted: str) -> Any:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A finite int or float (not a bool, NaN or infinity)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 def _check_values(config: Dict[str, Any], source: str) -> None:
@@ -168,6 +197,12 @@ def _check_values(config: Dict[str, Any], source: str) -> None:
     for dotted in POSITIVE_NUMBERS:
         if not (_is_number(_value(config, dotted)) and _value(config, dotted) > 0):
             fail(dotted, "give a number above 0")
+    if not _value(config, "optimizer.learning_rate") <= MAX_LEARNING_RATE:
+        fail("optimizer.learning_rate", f"give at most {MAX_LEARNING_RATE} (e.g. 1e-3)")
+    for dotted, nullable in PATHS.items():
+        value = _value(config, dotted)
+        if not ((nullable and value is None) or (isinstance(value, str) and value.strip())):
+            fail(dotted, "give a path in quotes" + (" or null" if nullable else ""))
     for dotted in NON_NEGATIVE_NUMBERS:
         if not (_is_number(_value(config, dotted)) and _value(config, dotted) >= 0):
             fail(dotted, "give a number of at least 0")
@@ -183,3 +218,50 @@ def _check_values(config: Dict[str, Any], source: str) -> None:
             fail("losses.regularization", f"unknown group {group!r}; groups: {', '.join(GROUPS)}")
         if not (_is_number(weight) and weight >= 0):
             fail(f"losses.regularization.{group}", "give a number of at least 0")
+
+
+def _flat(config: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
+    """``{"model.encoder": ..., ...}`` of a nested config."""
+    flat: Dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and key != "regularization":
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def run_config(path: str) -> Dict[str, Any]:
+    """The validated config of a training run (its ``config.json``).
+
+    Raises:
+      TfFaceError: naming ``path``, when it is no JSON, not a complete config
+        or holds invalid values.
+    """
+    remedy = "it is written when training starts: re-run train.py into that output_dir"
+    try:
+        with open(path, encoding="utf-8") as handle:
+            stored = json.load(handle)
+    except OSError as error:
+        raise TfFaceError(f"{path}: cannot read the run's config ({error.strerror})") from None
+    except ValueError:
+        raise TfFaceError(f"{path}: not valid JSON (damaged); {remedy}") from None
+    if not isinstance(stored, dict):
+        raise TfFaceError(f"{path}: not a training config (no mapping); {remedy}")
+    missing = sorted(set(_flat(DEFAULTS)) - set(_flat(stored)))
+    if missing:
+        raise TfFaceError(f"{path}: not a complete training config (missing "
+                          f"{', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}); "
+                          f"{remedy}")
+    config = copy.deepcopy(DEFAULTS)
+    _merge(config, stored, path)
+    _check_values(config, path)
+    return config
+
+
+def resume_conflicts(stored: Dict[str, Any], config: Dict[str, Any]) -> List[str]:
+    """Keys whose value differs between a run's ``stored`` config and the
+    ``config`` it is resumed with, except :data:`RESUMABLE_CHANGES`."""
+    old, new = _flat(stored), _flat(config)
+    return sorted(key for key in set(old) | set(new)
+                  if old.get(key) != new.get(key) and not key.startswith(RESUMABLE_CHANGES))

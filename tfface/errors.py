@@ -15,3 +15,9 @@ class ModelFileError(TfFaceError):
     """A morphable-model file is missing, unreadable or has wrong contents."""
 
     exit_code = 3
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters (a file name's newline, say) escaped
+    as Python writes them, so a message stays on one line."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)

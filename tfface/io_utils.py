@@ -5,8 +5,14 @@
 * :func:`claim_output_folder` guards every ``--out`` folder: a folder that
   already holds files and is not a previous output of the same command
   (:data:`OUTPUT_MARKER`) is refused unless ``overwrite``; even then tfface
-  only replaces the files it writes itself. Temporaries of killed runs are
-  removed when a folder is claimed again (:func:`remove_stale_temporaries`).
+  only replaces the files it writes itself.
+* :func:`claim_output_file` guards a single output file the same way: an
+  existing file is replaced only when ``owned`` proves from its content that
+  tfface wrote it, or with ``overwrite``.
+* Temporaries carry :data:`TEMPORARY_PREFIX`, a name no user would choose.
+  Those of killed runs are removed only after the ownership check: all of
+  them in a folder tfface owns, and in any other folder only those of the
+  file being written (:func:`remove_stale_temporaries`).
 * :func:`output_folder_for` claims a folder for a block and, when the block
   writes nothing, undoes the claim (removes the folder it created).
 """
@@ -14,11 +20,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
+import secrets
 import shutil
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Optional
 
 from tfface.errors import TfFaceError
 
@@ -26,6 +34,45 @@ OUTPUT_MARKER = ".tfface-output.json"
 """Marker file naming the tfface command whose outputs a folder holds."""
 LOCK_FILE = ".tfface-lock"
 """Held (``flock``) while a command writes into a folder; gone when it ends."""
+TEMPORARY_PREFIX = ".tfface-partial-"
+"""Start of every temporary's name: ``.tfface-partial-<pid>-<token>-<name>``."""
+_TEMPORARY = re.compile(r"^\.tfface-partial-(\d+)-[0-9a-f]{12}-(.*)$", re.DOTALL)
+
+
+def temporary_name(name: str) -> str:
+    """A hidden sibling name for a temporary of ``name`` (no glob sees it);
+    it names this process, so a later run can tell a killed run's leftovers."""
+    return f"{TEMPORARY_PREFIX}{os.getpid()}-{secrets.token_hex(6)}-{name}"
+
+
+def input_file_problem(path: str) -> Optional[str]:
+    """Why ``path`` cannot be read as an input file, or None: it must be a
+    regular, readable file (a device, FIFO or socket could block or never
+    end, so is refused before it is opened)."""
+    import stat
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "no such file; check the path"
+    except OSError as error:
+        return f"cannot read it ({error.strerror}); check the path"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a device, FIFO or socket); give a photo or video file"
+    if not os.access(path, os.R_OK):
+        return "no permission to read it; check the file's permissions"
+    return None
+
+
+OUT_OF_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+"""``OSError.errno`` values of a write that found no room."""
+
+
+def out_of_space(path: str) -> TfFaceError:
+    """The one-line error of an output that did not fit on its disk."""
+    return TfFaceError(f"{path}: no space left on the device to write it (nothing was "
+                       "written); free some space or choose another --out")
 
 
 def _check_writable_parent(path: str) -> None:
@@ -40,8 +87,9 @@ def atomic_output(path: str) -> Iterator[str]:
     """Yield a temporary path next to ``path``; move it into place on success.
 
     Works for files and folders (the caller creates either at the yielded
-    path). On any error the temporary is removed and ``path`` is untouched.
-    An existing folder at ``path`` is never removed: that is an error.
+    path). On any error the temporary is removed and ``path`` is untouched;
+    a full disk becomes a one-line :func:`out_of_space` error. An existing
+    folder at ``path`` is never removed: that is an error.
     """
     path = os.fspath(path).rstrip(os.sep) or os.sep
     _check_writable_parent(path)
@@ -49,10 +97,14 @@ def atomic_output(path: str) -> Iterator[str]:
         raise TfFaceError(f"{path}: is a folder; choose a file name for this output")
     folder, name = os.path.split(path)
     root, ext = os.path.splitext(name)
-    tmp = os.path.join(folder, f".{root}.partial-{os.getpid()}{ext}")  # hidden: no glob sees it
+    tmp = os.path.join(folder, temporary_name(root) + ext)  # keeps the suffix writers key on
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as error:
+        if error.errno in OUT_OF_SPACE:
+            raise out_of_space(path) from None
+        raise
     finally:
         if os.path.isdir(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
@@ -72,17 +124,21 @@ def write_json_atomic(path: str, document: object) -> None:
         json.dump(document, handle, indent=1)
 
 
-_TEMPORARY = re.compile(r"^\.(?:.+\.partial|tfface-export)-(\d+)")
-"""Names of tfface's temporaries; the number is the writing process's id."""
-
-
-def remove_stale_temporaries(folder: str) -> int:
+def remove_stale_temporaries(folder: str, target: Optional[str] = None) -> int:
     """Remove temporaries in ``folder`` left by tfface processes that no
-    longer run (killed mid-write); returns how many were removed."""
+    longer run (killed mid-write); returns how many were removed.
+
+    Call it only after the ownership check. ``target``: in a folder tfface
+    does not own, the name of the file being written; only temporaries of
+    that name (its stem, as :func:`atomic_output` writes them) are removed."""
     removed = 0
+    stems = None if target is None else {target, os.path.splitext(target)[0]}
     for name in os.listdir(folder):
         match = _TEMPORARY.match(name)
         if not match or _process_alive(int(match.group(1))):
+            continue
+        if stems is not None and not any(match.group(2) == stem or
+                                         match.group(2).startswith(stem + ".") for stem in stems):
             continue
         path = os.path.join(folder, name)
         with contextlib.suppress(OSError):
@@ -123,7 +179,6 @@ def claim_output_folder(path: str, command: str, overwrite: bool = False) -> str
         raise TfFaceError(f"{path}: exists and is not a folder; choose another --out")
     try:
         os.makedirs(path, exist_ok=True)
-        remove_stale_temporaries(path)
         content = [name for name in os.listdir(path) if name not in (OUTPUT_MARKER, LOCK_FILE)]
     except OSError as error:
         raise TfFaceError(f"{path}: cannot create output folder ({error.strerror}); "
@@ -133,30 +188,85 @@ def claim_output_folder(path: str, command: str, overwrite: bool = False) -> str
         whose = f"output of `{previous}`" if previous else "files tfface did not write"
         raise TfFaceError(f"{path}: folder already holds {whose}; choose an empty --out, "
                           "or pass --overwrite to replace only the files this command writes")
+    with contextlib.suppress(OSError):
+        remove_stale_temporaries(path)
     if previous != command:
         write_json_atomic(os.path.join(path, OUTPUT_MARKER), {"command": command})
     return path
 
 
+def claim_output_file(path: str, owned: Callable[[str], bool], overwrite: bool = False,
+                      what: str = "a tfface output") -> str:
+    """Check that ``path`` may be written as a single output file.
+
+    A missing ``path`` is free; an existing file is replaced only when
+    ``owned(path)`` proves from its content that tfface wrote it (e.g. a
+    sidecar whose hash matches), or with ``overwrite``. Stale temporaries of
+    this file are removed after the check. Returns ``path``."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise TfFaceError(f"{path}: is a folder; choose a file name for this output")
+    if os.path.lexists(path) and not overwrite and not owned(path):
+        raise TfFaceError(f"{path}: exists and is not {what}; choose another --out "
+                          "or pass --overwrite")
+    folder, name = os.path.split(os.path.abspath(path))
+    with contextlib.suppress(OSError):
+        remove_stale_temporaries(folder, target=name)
+    return path
+
+
+def file_sha256(path: str) -> str:
+    """Hex SHA-256 of a file's bytes (read in 1 MiB blocks)."""
+    import hashlib
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _first_missing(path: str) -> Optional[str]:
+    """The outermost folder of ``path`` that does not exist yet (None: all do)."""
+    missing = None
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        missing, path = path, os.path.dirname(path)
+    return missing
+
+
 @contextlib.contextmanager
 def output_folder_for(path: str, command: str, overwrite: bool = False) -> Iterator[str]:
-    """:func:`claim_output_folder` for the block; when the block ends (or
-    raises) without having written anything, the claim is undone: a folder
-    created for it is removed, a marker added to an empty folder is deleted
-    (a refused photo, or a folder of photos that all failed, leaves no empty
-    output behind)."""
-    created = not os.path.exists(path)
+    """:func:`claim_output_folder` and :func:`folder_lock` for the block; when
+    the block ends (or raises) without having written anything, the claim is
+    undone: folders created for it (``--out a/b/c``: all three) are removed,
+    a marker added to an empty folder is deleted (a refused photo, or a
+    folder of photos that all failed, leaves no empty output behind). The
+    lock spans the undoing, so a second run never loses a folder it joined."""
+    created = _first_missing(path)
     had_marker = os.path.exists(os.path.join(path, OUTPUT_MARKER))
     folder = claim_output_folder(path, command, overwrite)
-    try:
-        yield folder
-    finally:
-        with contextlib.suppress(OSError):
-            if not set(os.listdir(folder)) - {OUTPUT_MARKER, LOCK_FILE}:
-                if created:
-                    shutil.rmtree(folder)
-                elif not had_marker:
-                    os.remove(os.path.join(folder, OUTPUT_MARKER))
+    with folder_lock(folder, command):
+        try:
+            yield folder
+        finally:
+            with contextlib.suppress(OSError):
+                if not set(os.listdir(folder)) - {OUTPUT_MARKER, LOCK_FILE}:
+                    if created:
+                        shutil.rmtree(folder)
+                        _remove_empty_parents(folder, created)
+                    elif not had_marker:
+                        os.remove(os.path.join(folder, OUTPUT_MARKER))
+
+
+def _remove_empty_parents(folder: str, top: str) -> None:
+    """Remove the now empty parents of ``folder`` up to ``top``, which this
+    run created, and no further."""
+    folder, top = os.path.abspath(folder), os.path.abspath(top)
+    while folder != top and folder.startswith(top + os.sep):
+        folder = os.path.dirname(folder)
+        if os.listdir(folder):
+            return
+        os.rmdir(folder)
 
 
 @contextlib.contextmanager

@@ -11,15 +11,16 @@ from tfface.io_utils import write_bytes_atomic
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
-    """``[H, W, 3]`` float RGB in 0..1 -> uint8 RGB."""
-    return (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    """``[H, W, 3]`` float RGB in 0..1 -> uint8 RGB (NaN as black)."""
+    return (np.clip(np.nan_to_num(image, nan=0.0), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 def draw_landmarks(image_rgb: np.ndarray, landmarks: np.ndarray,
                    color: Sequence[int] = (0, 255, 0), radius: int = 1) -> np.ndarray:
     """Copy of a uint8 RGB image ``[H, W, 3]`` with points ``[N, 2]`` drawn."""
     out = np.ascontiguousarray(image_rgb).copy()
-    for x, y in np.asarray(landmarks):
+    points = np.asarray(landmarks, np.float64)
+    for x, y in points[np.all(np.isfinite(points), 1)]:  # a diverged model's NaN: not drawn
         cv2.circle(out, (int(round(x)), int(round(y))), radius, tuple(int(c) for c in color), -1,
                    lineType=cv2.LINE_AA)
     return out

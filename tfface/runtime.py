@@ -15,9 +15,12 @@ from tfface.errors import ModelFileError, TfFaceError
 
 
 class EncoderRuntime:
-    """Base: ``predict`` and ``input_size``."""
+    """Base: ``predict``, ``input_size`` and the file's ``input_shape`` /
+    ``output_shape`` (``None`` for a free batch size)."""
 
     input_size: int
+    input_shape: Tuple
+    output_shape: Tuple
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -28,6 +31,9 @@ class KerasEncoder(EncoderRuntime):
         import keras
         import tfface.encoders  # noqa: F401  registers ParameterScale
         self.model = keras.saving.load_model(path, compile=False)
+        self.input_shape = tuple(self.model.input_shape)
+        self.output_shape = tuple(self.model.output_shape)
+        _check_signature(path, self.input_shape, self.output_shape)
         self.input_size = int(self.model.input_shape[1])
 
     @classmethod
@@ -53,6 +59,9 @@ class TFLiteEncoder(EncoderRuntime):
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
+        self.input_shape = tuple(int(d) for d in self.input["shape"])
+        self.output_shape = tuple(int(d) for d in self.output["shape"])
+        _check_signature(path, self.input_shape, self.output_shape)
         self.input_size = int(self.input["shape"][1])
 
     @staticmethod
@@ -83,6 +92,11 @@ class OnnxEncoder(EncoderRuntime):
         import onnxruntime
         self.session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
         self.name = self.session.get_inputs()[0].name
+        self.input_shape = tuple(d if isinstance(d, int) else None
+                                 for d in self.session.get_inputs()[0].shape)
+        self.output_shape = tuple(d if isinstance(d, int) else None
+                                  for d in self.session.get_outputs()[0].shape)
+        _check_signature(path, self.input_shape, self.output_shape)
         self.input_size = int(self.session.get_inputs()[0].shape[1])
 
     def predict(self, images):
@@ -95,12 +109,33 @@ class SavedModelEncoder(EncoderRuntime):
         self.module = tf.saved_model.load(path)
         self.function = self.module.signatures["serving_default"]
         spec = list(self.function.structured_input_signature[1].values())[0]
+        output = list(self.function.structured_outputs.values())[0]
+        self.input_shape, self.output_shape = tuple(spec.shape), tuple(output.shape)
+        _check_signature(path, self.input_shape, self.output_shape)
         self.input_size = int(spec.shape[1])
 
     def predict(self, images):
         import tensorflow as tf
         out = self.function(tf.constant(np.asarray(images, np.float32)))
         return np.asarray(list(out.values())[0])
+
+
+MIN_INPUT_SIZE = 16
+"""Smallest crop side an image encoder can take (pixels)."""
+
+
+def _check_signature(path: str, input_shape: Tuple, output_shape: Tuple) -> None:
+    """Refuse a model file that is not an image encoder: its input must be
+    ``[B, S, S, 3]`` with ``S >= MIN_INPUT_SIZE`` and its output ``[B, P]``."""
+    def text(shape) -> str:
+        return "[" + ", ".join("B" if d is None else str(d) for d in shape) + "]"
+    image = (len(input_shape) == 4 and input_shape[3] == 3 and input_shape[1] == input_shape[2]
+             and isinstance(input_shape[1], int) and input_shape[1] >= MIN_INPUT_SIZE)
+    params = len(output_shape) == 2 and isinstance(output_shape[1], int)
+    if not (image and params):
+        raise ModelFileError(f"{path}: not a tfface image encoder (takes {text(input_shape)}, "
+                             f"gives {text(output_shape)}; an encoder takes [B, S, S, 3] crops "
+                             "and gives [B, P] params); give an encoder .keras, .tflite or .onnx")
 
 
 def load_encoder(path: str) -> EncoderRuntime:

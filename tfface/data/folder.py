@@ -9,6 +9,7 @@ from typing import Dict, Optional
 import numpy as np
 
 from tfface.errors import TfFaceError
+from tfface.faces.align import landmark_problem
 
 PTS_ORIGIN = 1.0
 """Coordinate of the top-left pixel centre in iBUG ``.pts`` files (300-W's
@@ -43,6 +44,9 @@ def read_pts(path: str) -> np.ndarray:
         points.append((x, y))
     if len(points) != 68:
         raise TfFaceError(f"{path}: {len(points)} points, expected 68")
+    problem = landmark_problem(np.array(points, np.float64))
+    if problem:
+        raise TfFaceError(f"{path}: {problem}")
     return np.array(points, np.float64) - PTS_ORIGIN
 
 

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from tfface.data.pipeline import augment_and_batch, pack_labels
 from tfface.errors import TfFaceError
-from tfface.io_utils import atomic_output
+from tfface.io_utils import atomic_output, out_of_space
 from tfface.morphable.model import NUM_LANDMARKS
 
 FEATURES = {
@@ -64,10 +64,13 @@ def shard_path(folder: str, index: int) -> str:
 def write_shard(path: str, examples: Iterable[bytes]) -> int:
     """Write serialized examples to ``path`` atomically; returns the count."""
     count = 0
-    with atomic_output(path) as tmp, tf.io.TFRecordWriter(tmp) as writer:
-        for example in examples:
-            writer.write(example)
-            count += 1
+    try:
+        with atomic_output(path) as tmp, tf.io.TFRecordWriter(tmp) as writer:
+            for example in examples:
+                writer.write(example)
+                count += 1
+    except tf.errors.ResourceExhaustedError:  # TensorFlow's own file writer: a full disk
+        raise out_of_space(path) from None
     return count
 
 

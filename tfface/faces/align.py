@@ -28,6 +28,29 @@ to 20 degrees (:func:`tfface.data.synthetic.random_params`); params then
 hold the pose in the crop, ``FaceReconstruction.pose`` the pose in the photo."""
 
 
+MIN_LANDMARK_EXTENT = 1.0
+"""Pixels a point set must span in x and in y to be a face's."""
+
+
+def landmark_problem(points: np.ndarray, count: int = 68) -> Optional[str]:
+    """What makes ``points`` unusable as a face's landmarks, or None.
+
+    The one check of every point set tfface reads (``.pts`` files, arrays
+    passed to the aligner): shape ``[count, 2]``, finite, and spread over at
+    least :data:`MIN_LANDMARK_EXTENT` px in x and in y (points all at one
+    place or on one line outline no face)."""
+    points = np.asarray(points)
+    if points.shape != (count, 2):
+        return f"shape {list(points.shape)}, expected [{count}, 2]"
+    if not np.all(np.isfinite(points)):
+        return "NaN or infinite coordinates; fill in missing landmarks"
+    extent = points.max(0) - points.min(0)
+    if np.any(extent < MIN_LANDMARK_EXTENT):
+        return (f"all within {extent.max():.3g} x {extent.min():.3g} px; a face's landmarks "
+                "spread over it (annotate the face's points)")
+    return None
+
+
 def mean_face_template(model, camera: Optional[PinholeCamera] = None) -> np.ndarray:
     """``[68, 2]`` mean-face landmarks of a morphable ``model`` seen by
     ``camera`` (default: the renderer's, :meth:`PinholeCamera.for_model`),
@@ -103,18 +126,14 @@ def alignment_transform(landmarks: np.ndarray, size: int, template: np.ndarray,
     then it also rotates the face upright, about the template's centroid.
 
     Raises:
-      ValueError: ``landmarks`` not of the template's shape, not finite, or
-        all at one point.
+      ValueError: ``landmarks`` fail :func:`landmark_problem`.
     """
     target = np.asarray(template, np.float64) * size - 0.5
     source = np.asarray(landmarks, np.float64)
-    if source.shape != target.shape:
-        raise ValueError(f"landmarks: shape {source.shape}, expected {list(target.shape)}")
-    if not np.all(np.isfinite(source)):
-        raise ValueError("landmarks: NaN or infinite coordinates; fill in missing landmarks")
+    problem = landmark_problem(source, len(target))
+    if problem:
+        raise ValueError(f"landmarks: {problem}")
     source_c, target_c = source - source.mean(0), target - target.mean(0)
-    if not np.any(source_c):
-        raise ValueError("landmarks: all at one point; a face's landmarks spread over it")
     dot = (source_c * target_c).sum()
     cross = (source_c[:, 0] * target_c[:, 1] - source_c[:, 1] * target_c[:, 0]).sum()
     scale = float(np.hypot(dot, cross) / (source_c ** 2).sum())

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import os
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
@@ -95,6 +96,9 @@ renders (``benchmarks/pose_renders.py``, seeds 123 / 5; pose MAE 6.53 ->
 RIGHT_EYE, LEFT_EYE = 0, 1
 """BlazeFace keypoints: the subject's right eye (image left), left eye, nose
 tip, mouth centre, right ear tragion, left ear tragion."""
+DETECT_MAX_PIXELS = 16_000_000
+"""Largest photo (pixels) the detector searches as it is: 16 MP, beyond the
+12 MP of most phone cameras; a larger one is searched downscaled to it."""
 
 
 @dataclasses.dataclass
@@ -222,7 +226,16 @@ class BlazeFaceDetector:
         averaged), mapped back to the photo. Then, for faces too small for
         those tiles (a large group photo), finer tiles (:func:`finer_tiles`),
         whose detections need :data:`FINE_MIN_SCORE` and are kept where no
-        detection at least as sure was found."""
+        detection at least as sure was found. A photo of more than
+        :data:`DETECT_MAX_PIXELS` is searched in a copy downscaled to that
+        size (the work and memory stay bounded; the boxes are mapped back)."""
+        height, width = image_rgb.shape[:2]
+        if height * width > DETECT_MAX_PIXELS:
+            ratio = math.sqrt(DETECT_MAX_PIXELS / (height * width))
+            small = cv2.resize(image_rgb, (max(1, round(width * ratio)),
+                                           max(1, round(height * ratio))),
+                               interpolation=cv2.INTER_AREA)
+            return [scaled(d, width / small.shape[1]) for d in self(small, min_tile)]
         shorter = min(image_rgb.shape[:2])
         detections = self.upright(image_rgb, coarse_tiles(image_rgb.shape, 2, min_tile))
         # the turned searches see windows of at least the shorter side: a copy
@@ -356,7 +369,7 @@ def scaled(detection: Detection, factor: float) -> Detection:
     def scale(points: np.ndarray) -> np.ndarray:
         return (points + 0.5) * factor - 0.5
     box = scale(detection.box.reshape(2, 2)).reshape(4)
-    return Detection(box, scale(detection.keypoints), detection.score)
+    return dataclasses.replace(detection, box=box, keypoints=scale(detection.keypoints))
 
 
 def eye_aligned_crop(box: np.ndarray, right_eye: np.ndarray, left_eye: np.ndarray,

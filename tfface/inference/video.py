@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 from typing import Dict, List, Optional
 
 import cv2
@@ -15,11 +16,13 @@ from tqdm import tqdm
 from tfface.encoders import GROUP_SCALES
 from tfface.errors import TfFaceError
 from tfface.faces.landmarks import DetectedFace
-from tfface.io_utils import atomic_output
+from tfface.io_utils import atomic_output, out_of_space
 from tfface.overlay import write_image
 from tfface.inference.texture import TextureAccumulator, face_texture
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+VIDEO_ROOM_BYTES = 16 << 20
+"""Free bytes below which a video that failed to write is put down to a full disk."""
 SMOOTHED_GROUPS = ("expression", "rotation", "translation", "scale")
 SMOOTHING_BETA = 1.0
 """The One-Euro filters' speed coefficient in the encoder's output units
@@ -101,6 +104,8 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
     from tfface.inference.outputs import overlay
     capture = cv2.VideoCapture(path)
     ok, frame = capture.read() if capture.isOpened() else (False, None)
+    if not ok and capture.isOpened() and int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 0:
+        raise TfFaceError(f"{path}: the video holds no frames; give a video with frames")
     if not ok:
         raise TfFaceError(f"{path}: cannot decode this video (unsupported codec or not a "
                           "video); convert it to H.264 .mp4 or give the frames as images")
@@ -150,6 +155,7 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
         if not found:  # as for a photo: an error, and neither file is written
             raise TfFaceError(f"{path}: no face found in any of its {index} frames; use a video "
                               f"showing a {reconstructor.findable_face}")
+        _check_written_video(video_tmp, video_path, index)
     summary = {"frames": index, "frames_with_face": found, "detections": tracker.detections,
                "video": video_path, "params": params_path}
     texture = textures.result() if textures is not None else None
@@ -158,6 +164,22 @@ def reconstruct_video(reconstructor, path: str, out_dir: str, smoothing: bool = 
             summary[kind] = os.path.join(out_dir, f"{stem}_{kind}.png")
             write_image(summary[kind], texture.photo if kind == "texture" else texture.albedo)
     return summary
+
+
+def _check_written_video(written: str, path: str, frames: int) -> None:
+    """Raise unless ``written`` reads back as a video of ``frames`` frames:
+    OpenCV's writer does not report a failed write (a full disk leaves a
+    file without its index)."""
+    capture = cv2.VideoCapture(written)
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if capture.isOpened() else 0
+    readable = capture.isOpened() and capture.read()[0]
+    capture.release()
+    if not readable or (count > 0 and count != frames):
+        free = shutil.disk_usage(os.path.dirname(os.path.abspath(written))).free
+        if free < VIDEO_ROOM_BYTES:
+            raise out_of_space(path)
+        raise TfFaceError(f"{path}: the video writer failed (it reads back {count} of "
+                          f"{frames} frames); choose another --out or re-run")
 
 
 class _FaceTrack:

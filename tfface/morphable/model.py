@@ -24,6 +24,8 @@ uv_triangles         [T, 3] int32     optional; per triangle corner, the row of
                                       without it ``uv`` is per vertex [V, 2]
 units                str              e.g. ``mm``
 name                 str              optional model name
+written_by           str              ``tfface`` in files :meth:`save` wrote
+                                      (a later save may replace only those)
 ===================  ===============  ==========================================
 
 Other keys are ignored. A model without albedo gets a constant skin albedo.
@@ -42,6 +44,7 @@ from tfface.io_utils import atomic_output
 
 NUM_LANDMARKS = 68
 DEFAULT_ALBEDO = (0.72, 0.55, 0.46)
+WRITTEN_BY = "tfface"
 """Constant RGB albedo used for models without a colour model."""
 
 
@@ -218,11 +221,22 @@ class MorphableModel:
                     triangles=self.triangles.astype(np.int32),
                     landmark_indices=self.landmark_indices.astype(np.int32),
                     landmark_exact=self.landmark_exact, units=np.array(self.units),
-                    name=np.array(self.name), **self._optional_arrays(),
+                    name=np.array(self.name), written_by=np.array(WRITTEN_BY),
+                    **self._optional_arrays(),
                 )
         except OSError as error:
             raise ModelFileError(f"{path}: cannot write ({error.strerror}); "
                                  "choose a writable path") from None
+
+    @staticmethod
+    def written_by_tfface(path: str) -> bool:
+        """Whether ``path`` is a model file :meth:`save` wrote (its
+        ``written_by`` entry), so a new save may replace it."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return "written_by" in data.files and str(data["written_by"]) == WRITTEN_BY
+        except Exception:  # not an npz at all: zipfile/ValueError/OSError
+            return False
 
     @classmethod
     def load(cls, path: str) -> "MorphableModel":
@@ -230,7 +244,7 @@ class MorphableModel:
         path = os.fspath(path)
         if not os.path.isfile(path):
             raise ModelFileError(f"{path}: no such model file; give a .npz written by "
-                                 "`tfface convert-model`, or omit it to use the demo model")
+                                 "`tfface convert-model`, or omit it to use the default model (ICT-FaceKit)")
         try:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}

@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from tfface.config import DEFAULT_MODEL_NAME
+from tfface.config import DEFAULT_MODEL_NAME, resume_conflicts, run_config
 from tfface.data.folder import load_folder
 from tfface.data.pipeline import Batch, arrays_dataset, unpack_batch
 from tfface.data.records import records_dataset
@@ -142,7 +142,12 @@ def train(config: Dict[str, Any], verbose: bool = True,
     ``schedule.log_every`` steps instead (for the log file of a background run).
 
     ``output_dir`` must be new, empty or a previous training output (then
-    training resumes); any other folder is refused unless ``overwrite``. A
+    training resumes, refused with the differing keys if the config changed
+    beyond :data:`tfface.config.RESUMABLE_CHANGES`); any other folder is
+    refused unless ``overwrite``. A resume restores the weights, the
+    optimizer state and the step, and skips the batches already seen; it is
+    not bit-deterministic: augmentation's random state is not checkpointed,
+    so two resumes from one checkpoint see differently augmented batches. A
     run that fails before it writes anything (no data at ``data.path``, empty
     or corrupt shards, unreadable backbone weights) leaves no ``output_dir``
     behind."""
@@ -161,6 +166,12 @@ def _train_into(out_dir: str, config: Dict[str, Any], verbose: bool,
     TensorBoard logs and, at the end, ``encoder.keras``."""
     strategy = make_strategy(config["strategy"])
     resuming = tf.train.latest_checkpoint(os.path.join(out_dir, "checkpoints")) is not None
+    stored = os.path.join(out_dir, "config.json")
+    if resuming and os.path.isfile(stored):
+        changed = resume_conflicts(run_config(stored), config)
+        if changed:
+            raise TfFaceError(f"{out_dir}: resuming with a changed {', '.join(changed)} "
+                              f"(see {stored}); keep them, or choose a new output_dir")
     with strategy.scope():
         model = build_model(config, start=not resuming)
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
@@ -250,8 +261,7 @@ def encoder_from_run(run_dir: str):
     if not os.path.isfile(config_path):
         raise TfFaceError(f"{run_dir}: not a training run folder (no config.json); give the "
                           "output_dir of train.py")
-    with open(config_path, encoding="utf-8") as handle:
-        config = json.load(handle)
+    config = run_config(config_path)
     latest = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints"))
     if latest is None:
         raise TfFaceError(f"{run_dir}: no checkpoint yet; train first")
