@@ -165,3 +165,37 @@ def test_an_overhanging_outline_does_not_take_the_background(painted, monkeypatc
     ids[0], ids[4, 4] = -1, -1  # background along the top edge; a hole inside
     distance = texture.outline_distance(ids)
     assert distance[0].max() == 0 and distance[4, 4] > 0 and distance[8, 4] > distance[1, 4]
+
+
+def _gltf_document(path) -> dict:
+    """The JSON chunk of a binary glTF file (its header: magic, version, length)."""
+    import json
+    import struct
+    data = open(path, "rb").read()
+    length, kind = struct.unpack("<I4s", data[12:20])
+    assert data[:4] == b"glTF" and kind == b"JSON"
+    return json.loads(data[20:20 + length])
+
+
+@pytest.mark.parametrize("textured", [False, True])
+def test_glb_is_in_metres_with_normals(tmp_path, textured):
+    """glTF's unit is the metre: ICT-FaceKit's head (mm) is 0.10-0.25 m
+    across in x (the face ~0.15 m, with the ears ~0.18 m), not 180 m; and
+    its normals point out of the face (the nose tip's towards the viewer)."""
+    from tfface.mesh_io import write_mesh, write_textured_mesh
+    from tfface.morphable import default_model
+    model = default_model()
+    path = str(tmp_path / "face.glb")
+    if textured:
+        vertex_ids, uv, triangles = split_at_uv_seams(model)
+        write_textured_mesh(path, model.mean_shape[vertex_ids], triangles, uv,
+                            np.full((8, 8, 3), 128, np.uint8), model.units)
+    else:
+        write_mesh(path, model.mean_shape, model.triangles, np.full((model.num_vertices, 3), 0.5),
+                   model.units)
+    attributes = _gltf_document(path)["meshes"][0]["primitives"][0]["attributes"]
+    assert "NORMAL" in attributes
+    mesh, = trimesh.load(path).geometry.values()
+    assert 0.10 < mesh.extents[0] < 0.25, mesh.extents
+    nose = int(np.argmax(mesh.vertices[:, 2]))
+    assert mesh.vertex_normals[nose, 2] > 0.5

@@ -110,9 +110,10 @@ def write_reconstruction(out_dir: str, stem: str, photo: np.ndarray,
         for fmt in formats:
             if textured and fmt in TEXTURED_FORMATS:
                 write_textured_mesh(f"{name}.{fmt}", face.vertices[vertex_ids], uv_triangles, uv,
-                                    textures[i].photo)
+                                    textures[i].photo, model.units)
             else:
-                write_mesh(f"{name}.{fmt}", face.vertices, model.triangles, face.colors)
+                write_mesh(f"{name}.{fmt}", face.vertices, model.triangles, face.colors,
+                           model.units)
         if textured:
             write_image(f"{name}_albedo.png", textures[i].albedo)
         write_params(f"{name}.json", face)
