@@ -174,6 +174,8 @@ def test_b1_degenerate_pts_skips_that_photo_and_the_folder_goes_on(tmp_path, cap
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err + captured.out
     assert "2 of 3 photos reconstructed" in captured.out
+    for name in ("a.png", "c.png"):  # each face on its line, as for one photo
+        assert f"{name} face 0: pose (pitch " in captured.out
     assert "b.pts: all within 0 x 0 px" in captured.out
     written = set(os.listdir(out))
     assert {"a_face0.obj", "c_face0.obj"} <= written and not any(n.startswith("b_") for n in written)
@@ -524,3 +526,25 @@ def test_a_photo_beyond_the_detector_size_is_searched_downscaled(face_photo, mon
     # fifth of the eye distance (MediaPipe on this render: well under a tenth)
     assert len(faces) == 1
     assert np.median(np.linalg.norm(faces[0].landmarks - truth, axis=1)) < 0.2 * eyes
+
+
+def test_a_face_cut_off_by_the_frame_is_called_partial(tmp_path, capsys, face_photo):
+    from tfface.data.folder import write_pts
+    from tfface.faces import read_image
+    from tfface.overlay import write_image
+    photo, points = face_photo
+    cut = 80  # the bottom 48 rows go: the chin (y ~88) and the jaw's lower points
+    write_image(str(tmp_path / "cut.png"), np.float32(read_image(str(photo))[:cut] / 255.0))
+    visible = points.copy()
+    visible[:, 1] = np.minimum(visible[:, 1], cut - 1)  # annotated at the edge, as seen
+    write_pts(str(tmp_path / "cut.pts"), visible)
+    assert main(["reconstruct", str(tmp_path / "cut.png"), "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    at_edge = int(np.sum(visible[:, 1] > cut - 1.5))  # within the 1 px margin
+    assert at_edge >= 3 and f"partial face: {at_edge} of 68 landmarks" in out
+    import json
+    assert json.loads((tmp_path / "o" / "cut_face0.json").read_text())["points_at_edge"] == at_edge
+    write_image(str(tmp_path / "whole.png"), np.float32(read_image(str(photo)) / 255.0))
+    write_pts(str(tmp_path / "whole.pts"), points)
+    assert main(["reconstruct", str(tmp_path / "whole.png"), "--out", str(tmp_path / "o")]) == 0
+    assert "partial face" not in capsys.readouterr().out

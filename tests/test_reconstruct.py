@@ -97,6 +97,19 @@ def test_fit_lowers_loss_and_recovers_pose(reconstructor, synthetic):
                         init=init, steps=60)
     assert result.after["loss"] < 0.8 * result.before["loss"]
     assert result.after["landmark"] < 0.8 * result.before["landmark"]
+    # each face's own terms: the batch's landmark term is their mean, and every
+    # term (the photometric one weights faces by their pixels) lies within
+    # their range (float32 sums agree to ~1e-6 relative; 1e-4 allowed)
+    assert len(result.faces) == len(crops)
+    for when in ("before", "after"):
+        for term, value in getattr(result, when).items():
+            each = np.array([face[when][term] for face in result.faces])
+            slack = 1e-4 * max(abs(value), 1e-6)
+            assert each.min() - slack <= value <= each.max() + slack, (when, term, each, value)
+        landmark = getattr(result, when)["landmark"]
+        assert abs(np.mean([f[when]["landmark"] for f in result.faces]) - landmark) <= \
+            1e-4 * landmark
+    assert len({round(face["after"]["loss"], 6) for face in result.faces}) == len(crops)
     _check_pose(np.degrees(reconstructor.layout.split_numpy(result.params)["rotation"]),
                 synthetic["rotation"])
 

@@ -294,9 +294,11 @@ def _reconstruct_input(reconstructor, args: argparse.Namespace, out: str, format
                  for path, stem in stems.items() if stem == os.path.basename(path))
     for path in tqdm(photos, unit="photo", disable=not args.progress):
         try:
-            done += len(_reconstruct_photo(reconstructor, path, out, formats, args.fit,
-                                           args.jaw, args.texture, args.keep_unconfirmed,
-                                           notes, stems[path])) > 0
+            faces = _reconstruct_photo(reconstructor, path, out, formats, args.fit, args.jaw,
+                                       args.texture, args.keep_unconfirmed, notes, stems[path])
+            for i, face in enumerate(faces):
+                _print_face(f"{os.path.basename(path)} face {i}", face, tqdm.write)
+            done += len(faces) > 0
         except TfFaceError as error:
             failures.append(str(error))
     print(f"{done} of {len(photos)} photos reconstructed into {out}")
@@ -310,17 +312,25 @@ def _reconstruct_input(reconstructor, args: argparse.Namespace, out: str, format
 QUALITY_VERDICTS = ((0.05, "good fit"), (0.1, "fair fit"), (float("inf"), "poor fit: check the "
                                                                       "overlay"))
 """Landmark residual (over the eye-corner distance) -> verdict, first bound that holds."""
+PARTIAL_FACE_POINTS = 3
+"""Landmarks at the photo's edge that make the verdict a partial face."""
 
 
-def _print_face(label: str, face) -> None:
+def _print_face(label: str, face, write=print) -> None:
+    """One line on ``face``: pose, landmark residual and verdict, where its
+    landmarks came from and its own fit loss; through ``write`` (a progress
+    bar's, in folder mode)."""
     pose = ", ".join(f"{k} {v:+.1f}" for k, v in face.pose.items())
     verdict = next(text for bound, text in QUALITY_VERDICTS if face.quality < bound)
+    if face.points_at_edge >= PARTIAL_FACE_POINTS:
+        verdict = (f"partial face: {face.points_at_edge} of 68 landmarks at the photo's edge; "
+                   "the cut-off part is a guess")
     source = face.landmark_source
     line = (f"{label}: pose ({pose}) degrees, landmark residual {face.quality:.3f} ({verdict}"
             + (f"; landmarks from {source})" if source else ")"))
     if face.fit is not None:
         line += f", fit loss {face.fit['before']['loss']:.4f} -> {face.fit['after']['loss']:.4f}"
-    print(line)
+    write(one_line(line))
 
 
 def cmd_fit(args: argparse.Namespace) -> int:

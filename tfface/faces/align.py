@@ -72,12 +72,14 @@ class AlignedFace:
     pixels), ``transform`` ``[2, 3]`` (photo -> crop pixels) and ``roll``:
     the in-plane rotation (radians, about the camera's view axis, tfface's
     roll sign) that levelling took out of the crop, 0 when not levelled: a
-    head pose found in the crop has roll ``roll`` less than in the photo."""
+    head pose found in the crop has roll ``roll`` less than in the photo.
+    ``photo_size``: the photo's (width, height) in pixels."""
 
     crop: np.ndarray
     landmarks: np.ndarray
     transform: np.ndarray
     roll: float = 0.0
+    photo_size: Tuple[int, int] = (0, 0)
 
     @property
     def inverse(self) -> np.ndarray:
@@ -168,4 +170,5 @@ def align_face(image_rgb: np.ndarray, landmarks: np.ndarray, size: int,
     if k > 1:
         crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
     return AlignedFace(crop, apply_transform(transform, landmarks), transform,
-                       roll=angle if level else 0.0)
+                       roll=angle if level else 0.0,
+                       photo_size=(int(image_rgb.shape[1]), int(image_rgb.shape[0])))

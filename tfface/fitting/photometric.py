@@ -10,7 +10,7 @@ by millimetres and rotation by fractions of a radian alike.
 from __future__ import annotations
 
 import dataclasses
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import keras
 import numpy as np
@@ -24,11 +24,13 @@ from tfface.layers.renderer import Renderer
 
 @dataclasses.dataclass
 class FitResult:
-    """``params`` ``[B, P]`` after fitting; loss terms before and after."""
+    """``params`` ``[B, P]`` after fitting; the batch's loss terms before and
+    after; ``faces``: each face's own, ``[{"before": .., "after": ..}] * B``."""
 
     params: np.ndarray
     before: Dict[str, float]
     after: Dict[str, float]
+    faces: List[Dict[str, Dict[str, float]]]
 
 
 class PhotometricFitter:
@@ -113,8 +115,20 @@ class PhotometricFitter:
         for _ in tqdm(range(steps), disable=not progress, unit="step", desc="fit"):
             step(*inputs)
         after = {k: float(v) for k, v in terms(*inputs).items()}
-        return FitResult((init + offset.numpy() * self.scales.numpy() * free).astype(np.float32),
-                         before, after)
+        params = (init + offset.numpy() * self.scales.numpy() * free).astype(np.float32)
+        faces = [{"before": before, "after": after}] if len(params) == 1 else [
+            {"before": self._terms_of_one(inputs, b, init), "after": self._terms_of_one(
+                inputs, b, params)} for b in range(len(params))]
+        return FitResult(params, before, after, faces)
+
+    def _terms_of_one(self, inputs: tuple, b: int, params: np.ndarray) -> Dict[str, float]:
+        """The loss terms of face ``b`` of a batch's ``inputs`` alone, at its
+        ``params`` ``[B, P]`` (through the one-face compiled terms)."""
+        offset, _, terms, _ = self._compile(1)
+        offset.assign(tf.zeros_like(offset))
+        image, landmarks, vertices, _, free = (x[b:b + 1] for x in inputs)
+        return {k: float(v) for k, v in terms(image, landmarks, vertices,
+                                               tf.constant(params[b:b + 1]), free).items()}
 
 
 def fit_params(renderer: Renderer, image: np.ndarray, landmarks: np.ndarray,

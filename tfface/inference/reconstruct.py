@@ -33,6 +33,9 @@ LARGE_OVERLAY_SIZE = 1024
 """The overlay render size of a face whose crop spans more than 1.5 x
 :data:`OVERLAY_SIZE` photo pixels (a phone portrait), so that its overlay is
 not upscaled blur (a 3000 px crop: 2.9x instead of 5.9x)."""
+EDGE_MARGIN = 0.01
+"""Fraction of the photo's shorter side within which a landmark counts as at
+its edge (:attr:`FaceReconstruction.points_at_edge`)."""
 
 
 @dataclasses.dataclass
@@ -73,6 +76,19 @@ class FaceReconstruction:
     landmark_source: Optional[str] = None
     landmark_vertices: Optional[np.ndarray] = None
 
+    @property
+    def points_at_edge(self) -> int:
+        """How many input landmarks lie within :data:`EDGE_MARGIN` of the
+        photo's border or beyond it: a face the frame cuts off (a chin below
+        the edge) fits its visible points well and still is not whole."""
+        width, height = self.aligned.photo_size
+        if not width:
+            return 0
+        margin = max(EDGE_MARGIN * min(width, height), 1.0)
+        x, y = np.asarray(self.input_landmarks, np.float64).T
+        return int(np.sum((x < margin - 0.5) | (y < margin - 0.5) |
+                          (x > width - 0.5 - margin) | (y > height - 0.5 - margin)))
+
     def to_json(self) -> Dict:
         """The ``params.json`` document (plain lists and floats)."""
         doc = {"params": {k: v.tolist() for k, v in self.groups.items()},
@@ -80,7 +96,7 @@ class FaceReconstruction:
                "landmarks2d": self.landmarks2d.tolist(),
                "landmarks3d": self.landmarks3d.tolist(),
                "crop_transform": self.aligned.transform.tolist(),
-               "quality": self.quality}
+               "quality": self.quality, "points_at_edge": self.points_at_edge}
         arkit = arkit_weights(self.expressions)
         if arkit:  # a model with ARKit-style blendshapes: ARKit's own names too
             doc["arkit_blendshapes"] = arkit
@@ -256,16 +272,17 @@ class FaceReconstructor:
                                                       depth)]
             params = np.stack([f.params for f in fits])
             vertex_ids = [f.vertex_ids for f in fits]
-        fit = None
         if fit_steps > 0:
             held = np.stack([self.landmark_fitter.kept_entries(scores, f.rotation_held)
                              for scores, f in zip(blendshapes, fits)]) if landmark_fit else None
             result = self.photometric_fitter.fit(
                 crops, np.stack([a.landmarks for a in aligned]), init=params, steps=fit_steps,
                 landmark_vertices=np.stack(vertex_ids) if landmark_fit else None, held=held)
-            params, fit = result.params, {"before": result.before, "after": result.after}
+            params, fit_terms = result.params, result.faces
+        else:
+            fit_terms = [None] * len(params)
         return [self.describe(p, a, np.asarray(lm), fit, ids)
-                for p, a, lm, ids in zip(params, aligned, landmarks, vertex_ids)]
+                for p, a, lm, fit, ids in zip(params, aligned, landmarks, fit_terms, vertex_ids)]
 
     def reconstruct_detected(self, image_rgb: np.ndarray, faces: Sequence[DetectedFace],
                              fit_steps: int = 0, landmark_fit: bool = True,
