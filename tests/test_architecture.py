@@ -99,3 +99,49 @@ def test_neither_package_nor_benchmarks_import_tests():
     assert not [(f, m) for f, m in benchmark_imports if m.split(".")[0] == "tests"]
     for module, deps in GRAPH.items():
         assert not any(d.split(".")[0] in ("tests", "benchmarks") for d in deps), module
+
+
+def _cycles(graph: Dict[str, Set[str]]) -> list:
+    """The import cycles of ``graph`` (strongly connected components of more
+    than one module; Tarjan's algorithm), each a sorted list of modules."""
+    modules = set(graph)
+
+    def module_of(name: str) -> str:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name
+
+    edges = {m: {module_of(d) for d in deps} - {"", m} for m, deps in graph.items()}
+    index: Dict[str, int] = {}
+    low: Dict[str, int] = {}
+    stack: list = []
+    found = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in edges[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(edges):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles():
+    assert _cycles({"a": {"b"}, "b": {"c.x"}, "c.x": {"a"}, "d": {"a"}}) == [["a", "b", "c.x"]]
+    assert _cycles(GRAPH) == []

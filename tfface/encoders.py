@@ -10,8 +10,8 @@ import keras
 import numpy as np
 
 from tfface import ASSETS
+from tfface.encoder_layers import ParameterScale, ResNetPreprocess
 from tfface.errors import TfFaceError
-from tfface.layers.serialization import PACKAGE
 from tfface.params import FaceParams
 from tfface.runtime import load_encoder
 
@@ -20,15 +20,6 @@ DEFAULT_ENCODERS = {"ict": os.path.join(ASSETS, "default_encoder.keras"),
 """The shipped encoder of each built-in model: MobileNetV3-Small at 112 px
 (``configs/default_encoder.yaml`` for ICT-FaceKit; the demo model's was
 trained on its synthetic renders)."""
-
-
-@keras.saving.register_keras_serializable(package=PACKAGE)
-class ResNetPreprocess(keras.layers.Layer):
-    """``keras.applications.resnet50.preprocess_input`` as a saveable layer
-    (RGB 0..255 -> BGR minus the ImageNet mean)."""
-
-    def call(self, x):
-        return keras.applications.resnet50.preprocess_input(x)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,21 +53,6 @@ def group_scales(layout: FaceParams) -> np.ndarray:
     for group, scale in GROUP_SCALES.items():
         scales[layout.slices[group]] = scale
     return scales
-
-
-@keras.saving.register_keras_serializable(package=PACKAGE)
-class ParameterScale(keras.layers.Layer):
-    """Multiplies ``[B, P]`` by a fixed per-entry scale ``[P]``."""
-
-    def __init__(self, scales, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.scales = [float(s) for s in scales]
-
-    def call(self, x):
-        return x * np.asarray(self.scales, np.float32)
-
-    def get_config(self):
-        return {**super().get_config(), "scales": self.scales}
 
 
 def backbone_of(encoder: keras.Model) -> keras.Model:

@@ -29,7 +29,7 @@ class EncoderRuntime:
 class KerasEncoder(EncoderRuntime):
     def __init__(self, path: str) -> None:
         import keras
-        import tfface.encoders  # noqa: F401  registers ParameterScale
+        import tfface.encoder_layers  # noqa: F401  registers the encoder's layers
         self.model = keras.saving.load_model(path, compile=False)
         self.input_shape = tuple(self.model.input_shape)
         self.output_shape = tuple(self.model.output_shape)
