@@ -4,7 +4,7 @@
   MediaPipe's BlazeFace detector and face mesh v2 (Apache-2.0, shipped in
   the package; :mod:`tfface.faces.mediapipe`), the 68 points taken from the
   478 by :mod:`tfface.faces.mesh_map`. Follows faces to large yaw.
-* :class:`FaceLandmarker` (``--landmarker dlib``): dlib's HOG frontal-face
+* :class:`DlibLandmarker` (``--landmarker dlib``): dlib's HOG frontal-face
   detector and the 68-point predictor of ``face_recognition_models``
   (trained on iBUG 300-W, licensed for non-commercial use only), from
   ``pip install "tfface[landmarks]"``. Frontal faces only.
@@ -77,13 +77,13 @@ def make_landmarker(name: str = "mediapipe", threads: Optional[int] = None,
         raise TfFaceError(f"--landmarker {name}: unknown; use one of {', '.join(LANDMARKERS)}")
     if name == "mediapipe":
         return MediaPipeLandmarker(threads=threads, **kwargs)
-    return FaceLandmarker(**kwargs)
+    return DlibLandmarker(**kwargs)
 
 
 class Landmarker:
     """What both landmarkers share: subclasses give ``__call__`` (every face
     in a photo) and ``face_in_box``; ``min_face`` and ``max_outside`` as
-    :class:`FaceLandmarker`'s."""
+    :class:`DlibLandmarker`'s."""
 
     min_face: int
     max_outside: float
@@ -111,7 +111,7 @@ class MediaPipeLandmarker(Landmarker):
     """Detect faces and their 68 landmarks with MediaPipe's models.
 
     Args:
-      min_face, max_outside: as :class:`FaceLandmarker`.
+      min_face, max_outside: as :class:`DlibLandmarker`.
       min_presence: the face mesh's face-presence score below which a
         detection is flagged ``face_unconfirmed`` (MediaPipe's own rule).
       threads: CPU threads of the detector and the face mesh (None: every
@@ -221,7 +221,7 @@ def distinct_faces(faces: List[DetectedFace]) -> List[DetectedFace]:
     return sorted(kept, key=lambda f: -f.score)
 
 
-class FaceLandmarker(Landmarker):
+class DlibLandmarker(Landmarker):
     """Detect faces and their 68 landmarks in RGB photos with dlib.
 
     Args:
