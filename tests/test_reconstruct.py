@@ -231,8 +231,8 @@ def test_reconstruct_command_writes_loadable_outputs(reconstructor, synthetic, t
         assert len(mesh.vertices) == reconstructor.model.num_vertices
     doc = json.loads((out / "face_face0.json").read_text())
     assert set(doc) == {"params", "expressions", "pose_degrees", "landmarks2d", "landmarks3d",
-                        "crop_transform", "quality", "fit", "landmark_source",
-                        "arkit_blendshapes"}
+                        "crop_transform", "quality", "points_at_edge", "fit",
+                        "landmark_source", "arkit_blendshapes"}
     assert doc["landmark_source"] == ".pts file"
     assert {k: len(v) for k, v in doc["params"].items()} == reconstructor.layout.sizes
     assert doc["fit"]["after"]["loss"] < doc["fit"]["before"]["loss"]
