@@ -96,10 +96,11 @@ def _check_target(out: str, fmt: str, overwrite: bool) -> None:
             claim_output_folder(out, SAVEDMODEL_COMMAND, overwrite)
     elif os.path.isdir(out):
         raise TfFaceError(f"{out}: is a folder; give a file name for {fmt}")
-    else:
-        claim_output_file(out, written_by_export, overwrite, "a tfface export")
+    ours = written_by_export(out)  # hashes the model file once, for both checks
+    if fmt != "savedmodel":
+        claim_output_file(out, lambda _: ours, overwrite, "a tfface export")
     sidecar = sidecar_path(out)
-    if os.path.lexists(sidecar) and not overwrite and not written_by_export(out):
+    if os.path.lexists(sidecar) and not overwrite and not ours:
         raise TfFaceError(f"{sidecar}: exists and is not the sidecar of a tfface export; "
                           "choose another --out or pass --overwrite")
 

@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 
 from tfface.errors import TfFaceError, one_line
-from tfface.io_utils import (claim_output_file, claim_output_folder, input_file_problem,
+from tfface.io_utils import (check_input_file, claim_output_file, claim_output_folder,
                              output_folder_for)
 from tfface.morphable import load_model
 
@@ -259,7 +259,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
         raise TfFaceError(f"{args.input}: no such file or folder")
     photos = None
     if not os.path.isdir(args.input):
-        _check_input_file(args.input)
+        check_input_file(args.input)
     else:
         from tfface.faces.prepare import list_photos
         photos = list_photos(args.input)
@@ -336,17 +336,11 @@ def _print_face(label: str, face, write=print) -> None:
 def cmd_fit(args: argparse.Namespace) -> int:
     """Per-photo analysis-by-synthesis from the encoder's output."""
     formats = _mesh_formats(args.format)
-    _check_input_file(args.photo)
+    check_input_file(args.photo)
     reconstructor = _reconstructor(args)
     with output_folder_for(args.out, "reconstruct", args.overwrite) as out:
         return _reconstruct_one_photo(reconstructor, args, args.photo, out, formats, args.steps)
 
-
-def _check_input_file(path: str) -> None:
-    """A one-line error unless ``path`` is a regular, readable file."""
-    problem = input_file_problem(path)
-    if problem:
-        raise TfFaceError(f"{path}: {problem}")
 
 
 def _reconstruct_one_photo(reconstructor, args: argparse.Namespace, path: str, out: str,

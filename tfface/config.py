@@ -83,6 +83,8 @@ PATHS = {"output_dir": False, "data.path": True, "model.morphable_model": True,
 RESUMABLE_CHANGES = ("schedule.", "strategy", "output_dir", "model.init_encoder",
                      "model.init_weights")
 """Keys (or key prefixes) a resumed run may change; any other change is a new run."""
+NON_NEGATIVE_NUMBERS = ("losses.landmark", "losses.landmark_emphasis", "losses.photometric",
+                        "losses.shape")
 
 
 class _Loader(yaml.SafeLoader):
@@ -99,8 +101,6 @@ _Loader.add_implicit_resolver(
 def read_yaml(text: str) -> Any:
     """``yaml.safe_load`` of ``text``, reading ``1e-3`` as a float."""
     return yaml.load(text, Loader=_Loader)
-NON_NEGATIVE_NUMBERS = ("losses.landmark", "losses.landmark_emphasis", "losses.photometric",
-                        "losses.shape")
 
 
 def _merge(base: Dict[str, Any], update: Dict[str, Any], source: str, prefix: str = "") -> None:

@@ -45,24 +45,35 @@ def temporary_name(name: str) -> str:
     return f"{TEMPORARY_PREFIX}{os.getpid()}-{secrets.token_hex(6)}-{name}"
 
 
-def input_file_problem(path: str) -> Optional[str]:
-    """Why ``path`` cannot be read as an input file, or None: it must be a
-    regular, readable file (a device, FIFO or socket could block or never
-    end, so is refused before it is opened)."""
+class InputFileError(TfFaceError):
+    """An input path that is no readable regular file; ``reason``:
+    ``missing``, ``unreadable`` or ``not_a_file``, ``detail``: why, in words."""
+
+    def __init__(self, path: str, reason: str, detail: str) -> None:
+        super().__init__(f"{path}: {detail}")
+        self.reason, self.detail = reason, detail
+
+
+def check_input_file(path: str) -> None:
+    """Raise :class:`InputFileError` unless ``path`` is a regular, readable
+    file (a device, FIFO or socket could block or never end, so it is
+    refused before it is opened)."""
     import stat
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
-        return "no such file; check the path"
+        raise InputFileError(path, "missing", "no such file; check the path") from None
     except OSError as error:
-        return f"cannot read it ({error.strerror}); check the path"
+        raise InputFileError(path, "unreadable", f"cannot read it ({error.strerror}); "
+                             "check the path") from None
     if stat.S_ISDIR(mode):
-        return "is a folder, not a file"
+        raise InputFileError(path, "not_a_file", "is a folder, not a file")
     if not stat.S_ISREG(mode):
-        return "not a regular file (a device, FIFO or socket); give a photo or video file"
+        raise InputFileError(path, "not_a_file", "not a regular file (a device, FIFO or "
+                             "socket); give a photo or video file")
     if not os.access(path, os.R_OK):
-        return "no permission to read it; check the file's permissions"
-    return None
+        raise InputFileError(path, "unreadable",
+                             "no permission to read it; check the file's permissions")
 
 
 OUT_OF_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)

@@ -44,10 +44,11 @@ def read_pts(path: str) -> np.ndarray:
         points.append((x, y))
     if len(points) != 68:
         raise TfFaceError(f"{path}: {len(points)} points, expected 68")
-    problem = landmark_problem(np.array(points, np.float64))
+    points = np.array(points, np.float64)
+    problem = landmark_problem(points)
     if problem:
         raise TfFaceError(f"{path}: {problem}")
-    return np.array(points, np.float64) - PTS_ORIGIN
+    return points - PTS_ORIGIN
 
 
 def read_photo_pts(path: str, image: np.ndarray) -> np.ndarray:

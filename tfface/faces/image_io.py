@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from tfface.errors import TfFaceError
-from tfface.io_utils import input_file_problem
+from tfface.io_utils import InputFileError, check_input_file
 
 MAX_MEGAPIXELS = 100.0
 """Larger photos are refused (a decompression-bomb guard, like Pillow's)."""
@@ -29,12 +29,11 @@ def read_image(path: str, max_megapixels: float = MAX_MEGAPIXELS) -> np.ndarray:
     scaled to 8 bits. Raises :class:`ImageReadError` with a reason
     (``missing``, ``unreadable``, ``not_an_image``, ``truncated``, ``too_large``).
     """
-    problem = input_file_problem(path)
-    if problem:
-        reason = ("missing" if problem.startswith("no such") else
-                  "not_an_image" if problem.startswith(("is a folder", "not a regular"))
-                  else "unreadable")
-        raise ImageReadError(path, reason, problem)
+    try:
+        check_input_file(path)
+    except InputFileError as error:
+        reason = "not_an_image" if error.reason == "not_a_file" else error.reason
+        raise ImageReadError(path, reason, error.detail) from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
