@@ -101,26 +101,36 @@ def test_face_loss_is_the_weighted_sum_of_the_pure_terms():
     from tfface.face_loss import FaceLoss
     section = {"landmark": 300.0, "landmark_emphasis": 4.0, "photometric": 2.0,
                "robust_photometric": False, "regularization": {"identity": 0.5, "albedo": 0.1},
-               "shape": 3.0}
+               "shape": 0.0, "identity_consistency": 0.7, "distillation": {"rotation": 2.0}}
     loss = FaceLoss(section)
     params, layout, rendered, image, landmarks = _render_inputs()
-    terms = {k: float(v) for k, v in loss(params, layout, rendered, image, landmarks).items()}
+    teacher = np.zeros_like(params)
+    labels = {"person": np.array([4, 4]), "distill_weight": np.array([1.0, 0.0])}
+    terms = {k: float(v) for k, v in loss(params, layout, rendered, image, landmarks,
+                                          teacher, **labels).items()}
     want = {"landmark": float(landmark_loss(rendered["landmarks2d"], landmarks, 8.0,
                                             default_landmark_weights(4.0))),
             "photometric": float(photometric_loss(rendered["image"], image, rendered["mask"],
                                                   robust=False)),
             "regularization": float(regularization_loss(params, layout,
-                                                        {"identity": 0.5, "albedo": 0.1}))}
-    assert loss.names == ("landmark", "photometric", "regularization", "shape")
-    assert terms["shape"] == 0.0  # no true face given (photos)
+                                                        {"identity": 0.5, "albedo": 0.1})),
+            "identity_consistency": float(np.sum((params[0, :2] - params[1, :2]) ** 2)),
+            "distillation": 2.0 * float(np.sum(params[0, layout.slices["rotation"]] ** 2))}
+    assert loss.names == ("landmark", "photometric", "regularization", "shape",
+                          "identity_consistency", "distillation")
     for name, value in want.items():
-        assert terms[name] == pytest.approx(value, rel=1e-6)
+        assert terms[name] == pytest.approx(value, rel=1e-5)
     assert terms["loss"] == pytest.approx(300 * want["landmark"] + 2 * want["photometric"]
-                                          + want["regularization"], rel=1e-6)
+                                          + want["regularization"]
+                                          + 0.7 * want["identity_consistency"]
+                                          + want["distillation"], rel=1e-5)
     assert loss.section() == section
     clone = FaceLoss.from_config(loss.get_config())
-    assert float(clone(params, layout, rendered, image, landmarks)["loss"]) == \
-        pytest.approx(terms["loss"], rel=1e-6)
+    assert float(clone(params, layout, rendered, image, landmarks, teacher,
+                       **labels)["loss"]) == pytest.approx(terms["loss"], rel=1e-6)
+    # photos: no true face, no person ids, no teacher: those terms are 0
+    bare = loss(params, layout, rendered, image, landmarks)
+    assert [float(bare[n]) for n in ("shape", "identity_consistency", "distillation")] == [0] * 3
 
 
 def test_face_loss_defaults_are_the_shipped_recipe_and_unknown_keys_fail():
@@ -128,11 +138,16 @@ def test_face_loss_defaults_are_the_shipped_recipe_and_unknown_keys_fail():
 
     from tfface.config import load_config
     from tfface.face_loss import FaceLoss, encoder_loss
-    from tfface.encoders import DEFAULT_ENCODERS
+    from tfface.encoders import SHIPPED_ENCODERS
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    recipe = load_config(os.path.join(root, "configs", "default_encoder.yaml"))["losses"]
-    assert FaceLoss().section() == recipe
-    assert encoder_loss(DEFAULT_ENCODERS["ict"]).section() == recipe  # carried in the file
+    recipes = {name: load_config(os.path.join(root, "configs", f"{name}_encoder.yaml"))["losses"]
+               for name in SHIPPED_ENCODERS["ict"]}
+    assert FaceLoss().section() == recipes["synthetic"]
+    for name, path in SHIPPED_ENCODERS["ict"].items():
+        assert encoder_loss(path).section() == recipes[name]  # carried in the file
+    # the photo recipe adds training-only terms; what the fits read is the same
+    fitted = ("landmark", "landmark_emphasis", "regularization")
+    assert all(recipes["photo"][key] == recipes["synthetic"][key] for key in fitted)
     with pytest.raises(ValueError, match="unknown keys.*landmark_weight"):
         FaceLoss({"landmark_weight": 1.0})
 

@@ -21,6 +21,9 @@ BUILTIN_MODEL_NAMES = ("ict", "demo")
 """Names of the morphable models shipped in the package (tfface.morphable.BUILTIN_MODELS)."""
 DEFAULT_MODEL_NAME = BUILTIN_MODEL_NAMES[0]
 """The model used wherever none is named (ICT-FaceKit)."""
+SHIPPED_ENCODER_NAMES = ("photo", "synthetic")
+"""Names of the encoders shipped for the built-in ICT-FaceKit model
+(tfface.encoders.SHIPPED_ENCODERS), for ``model.init_encoder`` and ``--encoder``."""
 BACKBONE_NAMES = ("mobilenet_v3_small", "mobilenet_v3_large", "resnet50")
 """``model.encoder`` choices (the keys of tfface.encoders.BACKBONES)."""
 
@@ -31,12 +34,16 @@ DEFAULTS: Dict[str, Any] = {
         "input_size": 224,
         "projection": "perspective",
         "init_weights": None,          # local backbone weights file
-        "init_encoder": None,          # fine-tune: a trained encoder.keras, or "default"
-                                       # (the shipped encoder of a built-in model)
+        "init_encoder": None,          # fine-tune: a trained encoder.keras, "default"
+                                       # (a built-in model's default shipped encoder)
+                                       # or a shipped encoder's name
     },
     "data": {
-        "source": "synthetic",         # synthetic | tfrecord | folder
+        "source": "synthetic",         # synthetic | tfrecord | folder | photos
         "path": None,                  # shards folder (tfrecord) or image folder
+        "photos": [],                  # photos: the sets, [{format: cfp|pts|unannotated,
+                                       # path: folder, people: [first, last] (cfp)}]
+        "synthetic_share": 0.5,        # photos: the share of each batch that is synthetic
         "synthetic_count": 512,
         "batch_size": 16,              # global batch, split over replicas
         "seed": 0,
@@ -55,6 +62,10 @@ DEFAULTS: Dict[str, Any] = {
         "regularization": dict(DEFAULT_REGULARIZATION),
         # supervised shape error where the true face is known (synthetic data)
         "shape": DEFAULT_LOSS_WEIGHTS["shape"],
+        # photos of one person share one identity (data with person ids)
+        "identity_consistency": 0.0,
+        # per-group weights against a teacher's params (photos: the landmark fit's)
+        "distillation": {},
     },
     "optimizer": {"learning_rate": 1.0e-3, "schedule": "cosine"},
     "schedule": {"steps": 1000, "checkpoint_every": 100, "log_every": 20,
@@ -63,7 +74,7 @@ DEFAULTS: Dict[str, Any] = {
     "output_dir": "runs/default",
 }
 CHOICES = {
-    "data.source": ("synthetic", "tfrecord", "folder"),
+    "data.source": ("synthetic", "tfrecord", "folder", "photos"),
     "data.jaw": JAW_MODES,
     "optimizer.schedule": ("constant", "cosine"),
     "strategy": ("default", "mirrored", "multi_worker"),
@@ -84,7 +95,11 @@ RESUMABLE_CHANGES = ("schedule.", "strategy", "output_dir", "model.init_encoder"
                      "model.init_weights")
 """Keys (or key prefixes) a resumed run may change; any other change is a new run."""
 NON_NEGATIVE_NUMBERS = ("losses.landmark", "losses.landmark_emphasis", "losses.photometric",
-                        "losses.shape")
+                        "losses.shape", "losses.identity_consistency")
+GROUP_WEIGHTS = ("regularization", "distillation")
+"""``losses`` keys whose value is a mapping of coefficient group -> weight."""
+PHOTO_FORMATS = ("cfp", "pts", "unannotated")
+"""``data.photos`` formats (:mod:`tfface.data.photo_sets`)."""
 
 
 class _Loader(yaml.SafeLoader):
@@ -109,7 +124,7 @@ def _merge(base: Dict[str, Any], update: Dict[str, Any], source: str, prefix: st
         if key not in base:
             known = ", ".join(sorted(f"{prefix}{k}" for k in base))
             raise TfFaceError(f"{source}: unknown config key '{path}'; known keys: {known}")
-        if isinstance(base[key], dict) and key != "regularization":
+        if isinstance(base[key], dict) and key not in GROUP_WEIGHTS:
             if not isinstance(value, dict):
                 raise TfFaceError(f"{source}: '{path}' must be a mapping")
             _merge(base[key], value, source, path + ".")
@@ -119,10 +134,10 @@ def _merge(base: Dict[str, Any], update: Dict[str, Any], source: str, prefix: st
 
 def _set(config: Dict[str, Any], dotted: str, value: Any, source: str) -> None:
     keys = dotted.split(".")
-    weights = config["losses"]["regularization"]
-    if keys[:2] == ["losses", "regularization"] and len(keys) == 3 and isinstance(weights, dict):
+    if keys[0] == "losses" and len(keys) == 3 and keys[1] in GROUP_WEIGHTS and \
+            isinstance(config["losses"][keys[1]], dict):
         # one group's weight; the recipe's other groups stay
-        keys, value = keys[:2], {**weights, keys[2]: value}
+        keys, value = keys[:2], {**config["losses"][keys[1]], keys[2]: value}
     update: Dict[str, Any] = {}
     cursor = update
     for key in keys[:-1]:
@@ -152,20 +167,23 @@ def load_config(path: Optional[str], overrides: Optional[List[str]] = None) -> D
         key, raw = item.split("=", 1)
         _set(config, key.strip(), read_yaml(raw), f"--override {key}")
     _check_values(config, path or "config")
-    if config["data"]["source"] != "synthetic" and not config["data"]["path"]:
+    if config["data"]["source"] == "photos":
+        _check_photo_sets(config["data"]["photos"], path or "config")
+    elif config["data"]["source"] != "synthetic" and not config["data"]["path"]:
         raise TfFaceError(f"{path or 'config'}: data.source={config['data']['source']} needs data.path")
     morphable = config["model"]["morphable_model"]
     if morphable and morphable not in BUILTIN_MODEL_NAMES and not os.path.isfile(morphable):
         raise TfFaceError(f"{morphable}: model.morphable_model not found; give a .npz or one of "
                           f"{', '.join(BUILTIN_MODEL_NAMES)}")
     start = config["model"]["init_encoder"]
-    if start == "default" and (morphable or DEFAULT_MODEL_NAME) not in BUILTIN_MODEL_NAMES:
+    shipped = ("default",) + SHIPPED_ENCODER_NAMES
+    if start in shipped and (morphable or DEFAULT_MODEL_NAME) not in BUILTIN_MODEL_NAMES:
         raise TfFaceError(f"{path or 'config'}: model.init_encoder 'default' is the shipped "
                           f"encoder of a built-in model ({', '.join(BUILTIN_MODEL_NAMES)}); "
                           "give the path of an encoder.keras trained for this one")
-    if start not in (None, "default") and not os.path.isfile(str(start)):
+    if start is not None and start not in shipped and not os.path.isfile(str(start)):
         raise TfFaceError(f"{start}: model.init_encoder not found; give a trained "
-                          "encoder.keras or default")
+                          f"encoder.keras or one of {', '.join(shipped)}")
     return config
 
 
@@ -210,21 +228,48 @@ def _check_values(config: Dict[str, Any], source: str) -> None:
         for key, default in defaults.items() if isinstance(defaults, dict) else ():
             if isinstance(default, bool) and not isinstance(config[section][key], bool):
                 fail(f"{section}.{key}", "give true or false")
-    weights = config["losses"]["regularization"]
-    if not isinstance(weights, dict):
-        fail("losses.regularization", "give a mapping of coefficient group -> weight")
-    for group, weight in weights.items():
-        if group not in GROUPS:
-            fail("losses.regularization", f"unknown group {group!r}; groups: {', '.join(GROUPS)}")
-        if not (_is_number(weight) and weight >= 0):
-            fail(f"losses.regularization.{group}", "give a number of at least 0")
+    share = _value(config, "data.synthetic_share")
+    if not (_is_number(share) and 0 <= share < 1):
+        fail("data.synthetic_share", "give a number from 0 up to (not including) 1")
+    for key in GROUP_WEIGHTS:
+        weights = config["losses"][key]
+        if not isinstance(weights, dict):
+            fail(f"losses.{key}", "give a mapping of coefficient group -> weight")
+        for group, weight in weights.items():
+            if group not in GROUPS:
+                fail(f"losses.{key}", f"unknown group {group!r}; groups: {', '.join(GROUPS)}")
+            if not (_is_number(weight) and weight >= 0):
+                fail(f"losses.{key}.{group}", "give a number of at least 0")
+
+
+def _check_photo_sets(sets: Any, source: str) -> None:
+    """Raise a one-line :class:`TfFaceError` for the first ``data.photos``
+    entry that is malformed or names a missing folder."""
+    hint = "give a list of {format: cfp|pts|unannotated, path: folder}"
+    if not isinstance(sets, list) or not sets:
+        raise TfFaceError(f"{source}: data.source=photos needs data.photos; {hint}")
+    for index, entry in enumerate(sets):
+        where = f"{source}: data.photos[{index}]"
+        if not isinstance(entry, dict) or set(entry) - {"format", "path", "people"}:
+            raise TfFaceError(f"{where} is {entry!r}; {hint}")
+        if entry.get("format") not in PHOTO_FORMATS:
+            raise TfFaceError(f"{where}: format {entry.get('format')!r}; use one of "
+                              f"{', '.join(PHOTO_FORMATS)}")
+        folder = entry.get("path")
+        if not isinstance(folder, str) or not os.path.isdir(folder):
+            raise TfFaceError(f"{where}: {folder!r} is no folder; give the folder of the set")
+        people = entry.get("people")
+        if people is not None and not (isinstance(people, list) and len(people) == 2
+                                       and all(isinstance(p, int) for p in people)
+                                       and 1 <= people[0] <= people[1]):
+            raise TfFaceError(f"{where}: people {people!r}; give [first, last] person numbers")
 
 
 def _flat(config: Dict[str, Any], prefix: str = "") -> Dict[str, Any]:
     """``{"model.encoder": ..., ...}`` of a nested config."""
     flat: Dict[str, Any] = {}
     for key, value in config.items():
-        if isinstance(value, dict) and key != "regularization":
+        if isinstance(value, dict) and key not in GROUP_WEIGHTS:
             flat.update(_flat(value, f"{prefix}{key}."))
         else:
             flat[f"{prefix}{key}"] = value

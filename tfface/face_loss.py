@@ -27,7 +27,8 @@ from tfface.io_utils import atomic_output
 from tfface.layers.serialization import PACKAGE
 from tfface.loss_weights import (DEFAULT_LANDMARK_EMPHASIS, DEFAULT_LOSS_WEIGHTS,
                                  DEFAULT_REGULARIZATION)
-from tfface.losses import (default_landmark_weights, landmark_loss, photometric_loss,
+from tfface.losses import (default_landmark_weights, distillation_loss,
+                           identity_consistency_loss, landmark_loss, photometric_loss,
                            regularization_loss, shape_loss)
 from tfface.params import FaceParams
 
@@ -55,6 +56,14 @@ class LossInputs:
     image_size: float
     target_params: Optional[tf.Tensor] = None
     decoder: Any = None
+    landmark_mask: Optional[tf.Tensor] = None
+    person: Optional[tf.Tensor] = None
+    shape_weight: Optional[tf.Tensor] = None
+    distill_weight: Optional[tf.Tensor] = None
+
+
+LABEL_FIELDS = ("landmark_mask", "person", "shape_weight", "distill_weight")
+"""The per-example labels of :class:`LossInputs` beyond landmarks and params."""
 
 
 class LossTerm:
@@ -94,7 +103,7 @@ class LandmarkTerm(LossTerm):
 
     def __call__(self, inputs: LossInputs) -> tf.Tensor:
         return landmark_loss(inputs.rendered["landmarks2d"], inputs.landmarks,
-                             inputs.image_size, self.point_weights)
+                             inputs.image_size, self.point_weights, inputs.landmark_mask)
 
 
 class PhotometricTerm(LossTerm):
@@ -138,7 +147,8 @@ class RegularizationTerm(LossTerm):
 class ShapeTerm(LossTerm):
     """:func:`tfface.losses.shape_loss` between the predicted and the true
     model-space shape (identity + expression, before pose), in units of the
-    mean face's width; zero for data without a true face (photos). Pose is
+    mean face's width; zero for data without a true face (photos) and when
+    its weight is 0. Pose is
     not supervised: augmentation moves the image, not the true params."""
 
     name = "shape"
@@ -147,7 +157,7 @@ class ShapeTerm(LossTerm):
         super().__init__(weight)
 
     def __call__(self, inputs: LossInputs) -> tf.Tensor:
-        if inputs.target_params is None:
+        if inputs.target_params is None or self.weight == 0:  # no true face, or the term off
             return tf.zeros([])
         if inputs.decoder is None:
             raise ValueError("ShapeTerm: target_params given without the decoder to compare "
@@ -156,10 +166,50 @@ class ShapeTerm(LossTerm):
         target = inputs.decoder(tf.cast(inputs.target_params, inputs.params.dtype))[0]
         mean = tf.reshape(inputs.decoder.mean_shape, [-1, 3])
         width = tf.reduce_max(mean[:, 0]) - tf.reduce_min(mean[:, 0])
-        return shape_loss(vertices, target, width)
+        return shape_loss(vertices, target, width, inputs.shape_weight)
 
 
-TERMS = (LandmarkTerm, PhotometricTerm, RegularizationTerm, ShapeTerm)
+class IdentityConsistencyTerm(LossTerm):
+    """:func:`tfface.losses.identity_consistency_loss`: photos of one person
+    in a batch share one identity; zero for data without person ids."""
+
+    name = "identity_consistency"
+
+    def __init__(self, weight: float = 0.0) -> None:
+        super().__init__(weight)
+
+    def __call__(self, inputs: LossInputs) -> tf.Tensor:
+        if inputs.person is None:
+            return tf.zeros([])
+        identity = inputs.layout.split(inputs.params)["identity"]
+        return identity_consistency_loss(identity, inputs.person)
+
+
+class DistillationTerm(LossTerm):
+    """:func:`tfface.losses.distillation_loss` against ``target_params``
+    where ``distill_weight`` says they count (a landmark fit's params on
+    photos it confirmed, the true ones on synthetic faces): its config value
+    is the per-group weights (``{rotation: .., identity: .., expression: ..}``;
+    none: no term), its term weight 1."""
+
+    name = "distillation"
+
+    def __init__(self, weight: Optional[Mapping[str, float]] = None) -> None:
+        super().__init__(1.0)
+        self.groups = {k: float(v) for k, v in (weight or {}).items()}
+
+    def section(self) -> Dict[str, Any]:
+        return {self.name: self.groups}
+
+    def __call__(self, inputs: LossInputs) -> tf.Tensor:
+        if not self.groups or inputs.target_params is None or inputs.distill_weight is None:
+            return tf.zeros([])
+        return distillation_loss(inputs.params, inputs.target_params, inputs.layout,
+                                 self.groups, inputs.distill_weight)
+
+
+TERMS = (LandmarkTerm, PhotometricTerm, RegularizationTerm, ShapeTerm,
+         IdentityConsistencyTerm, DistillationTerm)
 """Every loss term, in logging order."""
 
 
@@ -192,34 +242,40 @@ class FaceLoss:
 
     def __call__(self, params: tf.Tensor, layout: FaceParams, rendered: Mapping[str, tf.Tensor],
                  image: tf.Tensor, landmarks: tf.Tensor, target_params: Optional[tf.Tensor] = None,
-                 decoder=None) -> Dict[str, tf.Tensor]:
+                 decoder=None, **labels: Optional[tf.Tensor]) -> Dict[str, tf.Tensor]:
         """Terms of ``params`` ``[B, P]`` rendered as ``rendered`` against
         ``image`` ``[B, H, W, 3]`` (0..1), ``landmarks`` ``[B, 68, 2]`` and,
         where known, the true ``target_params`` ``[B, P]`` (with the
-        renderer's ``decoder``)."""
+        renderer's ``decoder``); ``labels``: those of :data:`LABEL_FIELDS`
+        the data has."""
+        unknown = set(labels) - set(LABEL_FIELDS)
+        if unknown:
+            raise TypeError(f"FaceLoss: unknown labels {sorted(unknown)}; known: {LABEL_FIELDS}")
         inputs = LossInputs(params, layout, rendered, image, landmarks,
-                            float(rendered["image"].shape[2]), target_params, decoder)
+                            float(rendered["image"].shape[2]), target_params, decoder, **labels)
         values = {name: term(inputs) for name, term in self.terms.items()}
         values["loss"] = tf.add_n([self.terms[n].weight * v for n, v in values.items()])
         return values
 
     def of_params(self, renderer, params: tf.Tensor, image: tf.Tensor, landmarks: tf.Tensor,
                   target_params: Optional[tf.Tensor] = None,
-                  landmark_vertices: Optional[tf.Tensor] = None) -> Dict[str, tf.Tensor]:
+                  landmark_vertices: Optional[tf.Tensor] = None,
+                  **labels: Optional[tf.Tensor]) -> Dict[str, tf.Tensor]:
         """Render ``params`` ``[B, P]`` with a :class:`tfface.layers.Renderer`
         over ``image`` ``[B, S, S, 3]`` (0..255, the renderer's size) and
         return the terms against it, ``landmarks`` ``[B, 68, 2]`` and the
         true ``target_params`` ``[B, P]`` where known: what training and
         per-image fitting both minimise. ``landmark_vertices`` ``[B, 68]``:
         the vertices the landmarks mark (a landmark fit's ``vertex_ids``,
-        an annotated photo's; -1 or None: the renderer's landmark vertex)."""
+        an annotated photo's; -1 or None: the renderer's landmark vertex);
+        ``labels``: those of :data:`LABEL_FIELDS` the data has."""
         target = image / 255.0
         rendered = renderer(params, target)
         if landmark_vertices is not None:
             rendered = {**rendered, "landmarks2d": renderer.landmarks_at(rendered["pixels"],
                                                                          landmark_vertices)}
         return self(params, renderer.layout, rendered, target, landmarks, target_params,
-                    renderer.decoder)
+                    renderer.decoder, **labels)
 
     def section(self) -> Dict[str, Any]:
         """The config ``losses`` section this loss is built from."""

@@ -25,7 +25,8 @@ def default_landmark_weights(emphasis: float = DEFAULT_LANDMARK_EMPHASIS) -> np.
 
 
 def landmark_loss(predicted: tf.Tensor, target: tf.Tensor, image_size: float,
-                  weights: Optional[Sequence[float]] = None) -> tf.Tensor:
+                  weights: Optional[Sequence[float]] = None,
+                  mask: Optional[tf.Tensor] = None) -> tf.Tensor:
     """Weighted mean squared 2D landmark distance, in image-size units.
 
     Args:
@@ -33,15 +34,29 @@ def landmark_loss(predicted: tf.Tensor, target: tf.Tensor, image_size: float,
       target: ``[B, 68, 2]`` annotated landmarks, pixels.
       image_size: pixels; distances are divided by it.
       weights: ``[68]`` per-point weights (default :func:`default_landmark_weights`).
+      mask: ``[B, 68]`` 1 where a point is annotated, 0 where not (a
+        profile's hidden half, a set with fewer points); a masked point
+        adds exactly 0 whatever its coordinates (even NaN), and a face
+        without points adds 0. None: every point counts.
 
     Returns:
-      Scalar: ``mean_b sum_i w_i |p_bi - t_bi|^2 / sum_i w_i / image_size^2``.
+      Scalar: ``mean_b sum_i m_bi w_i |p_bi - t_bi|^2 / sum_i m_bi w_i / image_size^2``.
     """
     check_shape(predicted, "landmark_loss: predicted", ("B", NUM_LANDMARKS, 2))
     check_shape(target, "landmark_loss: target", ("B", NUM_LANDMARKS, 2))
     w = tf.constant(default_landmark_weights() if weights is None else weights, tf.float32)
-    squared = tf.reduce_sum(tf.square((predicted - target) / image_size), -1)  # [B, 68]
-    return tf.reduce_mean(tf.reduce_sum(squared * w, -1) / tf.reduce_sum(w))
+    if mask is None:
+        squared = tf.reduce_sum(tf.square((predicted - target) / image_size), -1)  # [B, 68]
+        return tf.reduce_mean(tf.reduce_sum(squared * w, -1) / tf.reduce_sum(w))
+    check_shape(mask, "landmark_loss: mask", ("B", NUM_LANDMARKS))
+    seen = tf.cast(mask, tf.float32) > 0
+    # masked targets are replaced before any arithmetic, so they cannot leak in
+    target = tf.where(seen[..., None], target, tf.stop_gradient(predicted))
+    squared = tf.reduce_sum(tf.square((predicted - target) / image_size), -1)
+    point_weights = tf.where(seen, w * tf.cast(mask, tf.float32), 0.0)  # [B, 68]
+    total = tf.reduce_sum(point_weights, -1)
+    per_face = tf.math.divide_no_nan(tf.reduce_sum(squared * point_weights, -1), total)
+    return tf.reduce_mean(per_face)
 
 
 def photometric_loss(rendered: tf.Tensor, target: tf.Tensor, mask: tf.Tensor,
@@ -91,7 +106,8 @@ def regularization_loss(params: tf.Tensor, layout: FaceParams,
     return tf.reduce_mean(total)
 
 
-def shape_loss(vertices: tf.Tensor, target: tf.Tensor, scale: float) -> tf.Tensor:
+def shape_loss(vertices: tf.Tensor, target: tf.Tensor, scale: float,
+               example_weights: Optional[tf.Tensor] = None) -> tf.Tensor:
     """Mean squared vertex distance between two model-space shapes, in units
     of ``scale`` (e.g. the mean face's width): supervision where the true
     shape is known (synthetic faces).
@@ -100,11 +116,73 @@ def shape_loss(vertices: tf.Tensor, target: tf.Tensor, scale: float) -> tf.Tenso
       vertices: predicted ``[B, V, 3]`` (before pose).
       target: true ``[B, V, 3]``.
       scale: length unit, in the vertices' units.
+      example_weights: ``[B]`` 1 where ``target`` is a true shape, 0 where
+        not (photos in a batch mixed with synthetic faces); None: all 1.
 
     Returns:
-      Scalar ``mean_{b,v} |vertices - target|^2 / scale^2``.
+      Scalar ``mean_{b,v} |vertices - target|^2 / scale^2`` (the mean over
+      the examples weighted by ``example_weights``; 0 when all are 0).
     """
     check_shape(vertices, "shape_loss: vertices", ("B", "V", 3))
     check_shape(target, "shape_loss: target", ("B", "V", 3))
-    squared = tf.reduce_sum(tf.square((vertices - target) / scale), -1)
-    return tf.reduce_mean(squared)
+    squared = tf.reduce_mean(tf.reduce_sum(tf.square((vertices - target) / scale), -1), -1)
+    if example_weights is None:
+        return tf.reduce_mean(squared)
+    check_shape(example_weights, "shape_loss: example_weights", ("B",))
+    weights = tf.cast(example_weights, tf.float32)
+    return tf.math.divide_no_nan(tf.reduce_sum(weights * squared), tf.reduce_sum(weights))
+
+
+def identity_consistency_loss(identity: tf.Tensor, person: tf.Tensor) -> tf.Tensor:
+    """Mean squared difference of the identity codes of photos of one person.
+
+    Multi-view consistency: the photos of one person (frontal and profile)
+    share one face, so their identity codes should agree.
+
+    Args:
+      identity: ``[B, K]`` identity coefficients.
+      person: ``[B]`` integer person ids; negative: unknown (never paired).
+
+    Returns:
+      Scalar: the mean of ``|a_i - a_j|^2`` over pairs ``i < j`` of the batch
+      with one person id; 0 when the batch has no such pair.
+    """
+    check_shape(identity, "identity_consistency_loss: identity", ("B", "K"))
+    check_shape(person, "identity_consistency_loss: person", ("B",))
+    person = tf.cast(person, tf.int64)
+    same = tf.equal(person[:, None], person[None, :]) & (person[:, None] >= 0)
+    pairs = tf.cast(tf.linalg.band_part(tf.cast(same, tf.int32), 0, -1)
+                    - tf.linalg.band_part(tf.cast(same, tf.int32), 0, 0), tf.float32)  # i < j
+    squared = tf.reduce_sum(tf.square(identity[:, None, :] - identity[None, :, :]), -1)
+    return tf.math.divide_no_nan(tf.reduce_sum(pairs * squared), tf.reduce_sum(pairs))
+
+
+def distillation_loss(params: tf.Tensor, target: tf.Tensor, layout: FaceParams,
+                      weights: Mapping[str, float], example_weights: tf.Tensor) -> tf.Tensor:
+    """Weighted squared difference of coefficient groups from a teacher's params.
+
+    Args:
+      params: ``[B, P]`` predicted.
+      target: ``[B, P]`` the teacher's (e.g. a landmark fit's, or the true
+        face's) params.
+      layout: the FaceParams layout of both.
+      weights: group name -> weight (e.g. ``{"rotation": 1, "identity": 0.1}``).
+      example_weights: ``[B]`` how much each example's target counts (0: none).
+
+    Returns:
+      Scalar ``sum_b e_b sum_g w_g |params_bg - target_bg|^2 / sum_b e_b``;
+      0 when every ``e_b`` is 0.
+    """
+    check_shape(params, "distillation_loss: params", ("B", layout.size))
+    check_shape(target, "distillation_loss: target", ("B", layout.size))
+    check_shape(example_weights, "distillation_loss: example_weights", ("B",))
+    predicted, teacher = layout.split(params), layout.split(tf.cast(target, params.dtype))
+    total = tf.zeros([tf.shape(params)[0]])
+    for name, weight in weights.items():
+        if name not in predicted:
+            raise ValueError(f"distillation: unknown group '{name}'")
+        total += weight * tf.reduce_sum(tf.square(predicted[name] - teacher[name]), -1)
+    example_weights = tf.cast(example_weights, tf.float32)
+    return tf.math.divide_no_nan(tf.reduce_sum(example_weights * total),
+                                 tf.reduce_sum(example_weights))
+

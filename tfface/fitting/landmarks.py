@@ -246,7 +246,8 @@ class LandmarkFitter:
     def fit(self, target: np.ndarray, init: Optional[np.ndarray] = None, jaw: str = "contour",
             iterations: int = 12, confidence: Optional[np.ndarray] = None,
             blendshapes: Optional[Mapping[str, float]] = None,
-            depth: Optional[np.ndarray] = None) -> LandmarkFit:
+            depth: Optional[np.ndarray] = None,
+            mask: Optional[np.ndarray] = None) -> LandmarkFit:
         """Fit ``target`` ``[68, 2]`` (pixels of :attr:`camera`); ``init``
         ``[P]`` (e.g. the encoder's output; default the mean face, frontal);
         ``confidence`` ``[68]``: the landmarker's per-point trust (None: all
@@ -260,15 +261,22 @@ class LandmarkFitter:
         larger farther from the camera (MediaPipe's mesh z): the pose pass's
         head rotation then moves :data:`DEPTH_ROTATION_WEIGHT` of the way to
         the one that aligns the fitted landmarks with the points in 3D, and
-        is held for the second pass. Albedo, light and z translation keep
-        their initial values.
-        ``loss_before`` / ``loss_after``: the training objective (every point
-        alike)."""
+        is held for the second pass. ``mask`` ``[68]``: 1 where a point is
+        annotated, 0 where not (a profile's hidden half): masked points count
+        in no pass and their ``target`` values are ignored (they may be NaN).
+        Albedo, light and z translation keep their initial values.
+        ``loss_before`` / ``loss_after``: the training objective (every
+        point alike, or every annotated one)."""
         if jaw not in JAW_MODES:
             raise ValueError(f"jaw must be one of {JAW_MODES}, got {jaw!r}")
         target = np.asarray(target, np.float64)
         if target.shape != (NUM_LANDMARKS, 2):
             raise ValueError(f"target: shape {target.shape}, expected [68, 2]")
+        rotation_held = confidence is not None or depth is not None
+        if mask is not None:
+            mask = np.asarray(mask, np.float64)
+            target = np.where(mask[:, None] > 0, target, 0.0)
+            confidence = mask if confidence is None else confidence * mask
         params = (self.layout.zeros(1)[0].astype(np.float64) if init is None else
                   np.array(init, np.float64))
         if params.shape != (self.layout.size,):
@@ -283,7 +291,8 @@ class LandmarkFitter:
         if scored:
             params = self._with_scores(params, blendshapes)
         fitted = self._fitted[scored]
-        before = self.loss(params, target, self._vertex_ids(params, jaw))
+        alike = self.point_weights if mask is None else self.weights(mask)
+        before = self._loss(self._projection(params, self._vertex_ids(params, jaw)), target, alike)
         weights = self.weights(confidence)
         at, done = self._solve(params, target, jaw, iterations, weights, fitted)
         params = at.params
@@ -291,13 +300,12 @@ class LandmarkFitter:
             turned = depth_rotation(at.local, target, depth, weights, at.rotation)
             params = params.copy()
             params[self.layout.slices["rotation"]] = euler_from_matrix(turned)
-        rotation_held = confidence is not None or depth is not None
         if rotation_held:  # the shape from every point alike, the pose held
-            at, more = self._solve(params, target, jaw, iterations, self.point_weights,
+            at, more = self._solve(params, target, jaw, iterations, alike,
                                    fitted, hold_rotation=True)
             done += more
         return LandmarkFit(at.params.astype(np.float32), at.pixels, at.ids, before,
-                           self._loss(at, target, self.point_weights), done, rotation_held)
+                           self._loss(at, target, alike), done, rotation_held)
 
     def annotation_vertices(self, target: np.ndarray, jaw: str) -> np.ndarray:
         """The vertex ids ``[68]`` that landmarks ``target`` ``[68, 2]``

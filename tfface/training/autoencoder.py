@@ -25,7 +25,8 @@ class FaceAutoencoder(keras.Model):
     pixels (Keras' ``(x, y)``) or a dict with them, the true ``params``
     ``[B, P]`` where known (synthetic faces: the ``shape`` term) and the
     ``landmark_vertices`` ``[B, 68]`` they mark (annotated photos; -1: the
-    model's own). ``fit`` tracks ``loss`` and each term of ``face_loss``
+    model's own) and, for photo sets mixed with synthetic faces, the other
+    labels of :data:`tfface.data.pipeline.LABELS`. ``fit`` tracks ``loss`` and each term of ``face_loss``
     (unweighted) as metrics.
     """
 
@@ -53,7 +54,7 @@ class FaceAutoencoder(keras.Model):
                     + (3,))
         return self.face_loss.of_params(self.renderer, self.encoder(image, training=training),
                                         image, batch.landmarks, batch.params,
-                                        batch.landmark_vertices)
+                                        batch.landmark_vertices, **batch.labels())
 
     def train_step(self, data):
         with tf.GradientTape() as tape:

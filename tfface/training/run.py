@@ -16,15 +16,15 @@ from tqdm import tqdm
 
 from tfface.config import DEFAULT_MODEL_NAME, resume_conflicts, run_config
 from tfface.data.folder import load_folder
-from tfface.data.pipeline import Batch, arrays_dataset, unpack_batch
+from tfface.data.pipeline import Batch, arrays_dataset, mixed_dataset, unpack_batch
 from tfface.data.records import records_dataset
 from tfface.data.synthetic import render_synthetic
-from tfface.encoders import DEFAULT_ENCODERS, build_encoder, start_from
+from tfface.encoders import build_encoder, encoder_file, start_from
 from tfface.face_loss import FaceLoss, save_encoder
 from tfface.faces.align import mean_face_template
 from tfface.fitting.landmarks import LandmarkFitter
 from tfface.errors import TfFaceError
-from tfface.io_utils import output_folder_for, write_json_atomic
+from tfface.io_utils import atomic_output, output_folder_for, write_json_atomic
 from tfface.layers.renderer import Renderer
 from tfface.morphable import load_model
 from tfface.overlay import draw_landmarks, to_uint8
@@ -51,8 +51,9 @@ def build_model(config: Dict[str, Any], start: bool = True) -> FaceAutoencoder:
     renderer = Renderer.from_model(model, (size, size), projection=spec["projection"])
     encoder = build_encoder(renderer.layout, spec["encoder"], size, spec["init_weights"])
     if start and spec["init_encoder"] is not None:
-        start_from(encoder, DEFAULT_ENCODERS[spec["morphable_model"] or DEFAULT_MODEL_NAME]
-                   if spec["init_encoder"] == "default" else spec["init_encoder"])
+        init = spec["init_encoder"]
+        start_from(encoder, encoder_file(None if init == "default" else init,
+                                         spec["morphable_model"] or DEFAULT_MODEL_NAME))
     autoencoder = FaceAutoencoder(encoder, renderer, FaceLoss(config["losses"]))
     opt = config["optimizer"]
     rate = float(opt["learning_rate"])
@@ -64,17 +65,20 @@ def build_model(config: Dict[str, Any], start: bool = True) -> FaceAutoencoder:
     return autoencoder
 
 
-def build_dataset(config: Dict[str, Any], renderer: Renderer) -> tf.data.Dataset:
+def build_dataset(config: Dict[str, Any], renderer: Renderer, start: int = 0,
+                  cache_dir: Optional[str] = None) -> tf.data.Dataset:
     """Global-batch ``(image, labels)`` dataset for the configured source
     (:func:`tfface.data.pipeline.pack_labels`: the true params of synthetic
     faces, which the ``shape`` loss term compares with; the vertices that
-    annotated photos' landmarks mark)."""
+    annotated photos' landmarks mark), from batch ``start`` on. Photo sets
+    (``data.source: photos``) are aligned and fitted once and kept in
+    ``cache_dir`` (:data:`PHOTO_CACHE`) for resumed runs."""
     data = config["data"]
     size = renderer.image_size[0]
     if data["source"] == "tfrecord":
         check_shards_model(data["path"], config["model"]["morphable_model"])
         return records_dataset(data["path"], size, data["batch_size"], data["seed"],
-                               data["augment"])
+                               data["augment"]).skip(start)
     model = load_model(config["model"]["morphable_model"])
     template = mean_face_template(model, renderer.camera.pinhole)
     if data["source"] == "folder":
@@ -84,7 +88,37 @@ def build_dataset(config: Dict[str, Any], renderer: Renderer) -> tf.data.Dataset
         # aligned like photos at inference, so the encoder trains on what it will see
         arrays = render_synthetic(renderer, int(data["synthetic_count"]), seed=data["seed"],
                                   template=template, photo_like=bool(data["photo_like"]))
-    return arrays_dataset(arrays, data["batch_size"], data["seed"], data["augment"])
+    if data["source"] == "photos":
+        photos = cached_photo_arrays(config, size, cache_dir)
+        return mixed_dataset(arrays, photos, data["batch_size"], data["synthetic_share"],
+                             data["seed"], int(config["schedule"]["steps"]), start,
+                             data["augment"])
+    return arrays_dataset(arrays, data["batch_size"], data["seed"], data["augment"]).skip(start)
+
+
+PHOTO_CACHE = "photo_examples.npz"
+"""The aligned, fitted photo examples of a run's photo sets, in its output_dir."""
+
+
+def cached_photo_arrays(config: Dict[str, Any], size: int,
+                        cache_dir: Optional[str]) -> Dict[str, np.ndarray]:
+    """:func:`tfface.data.photo_sets.photo_arrays` of the config's
+    ``data.photos``, read from ``cache_dir/``:data:`PHOTO_CACHE` when it
+    was made for the same sets, size and model, else made (on both cores)
+    and written there."""
+    from tfface.data.photo_sets import photo_arrays, read_photo_sets
+    key = json.dumps([config["data"]["photos"], size, config["model"]["morphable_model"]])
+    path = None if cache_dir is None else os.path.join(cache_dir, PHOTO_CACHE)
+    if path is not None and os.path.isfile(path):
+        with np.load(path) as stored:
+            if str(stored["key"]) == key:
+                return {name: stored[name] for name in stored.files if name != "key"}
+    arrays = photo_arrays(read_photo_sets(config["data"]["photos"]), size,
+                          config["model"]["morphable_model"], workers=os.cpu_count() or 1)
+    if path is not None:
+        with atomic_output(path) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, key=np.array(key), **arrays)
+    return arrays
 
 
 def check_shards_model(folder: str, morphable_model: Optional[str]) -> None:
@@ -184,7 +218,7 @@ def _train_into(out_dir: str, config: Dict[str, Any], verbose: bool,
             print(f"resuming from {manager.latest_checkpoint} at step {int(step.numpy())}")
     schedule = config["schedule"]
     total = int(schedule["steps"])
-    dataset = build_dataset(config, model.renderer).skip(int(step.numpy()))
+    dataset = build_dataset(config, model.renderer, int(step.numpy()), out_dir)
     preview = Batch(*(None if part is None else part[:4]
                       for part in unpack_batch(_first_batch(dataset, config))))
     write_json_atomic(os.path.join(out_dir, "config.json"), config)  # the run has started
