@@ -18,7 +18,7 @@ trained encoder instead of training one. Every run also reports the encoder
 followed by the landmark fit (``tfface reconstruct``'s default stage).
 
     python benchmarks/synthetic_recovery.py [--minutes 10] [--morphable-model M.npz] [--fit 100]
-    python benchmarks/synthetic_recovery.py --encoder tfface/assets/default_encoder.keras
+    python benchmarks/synthetic_recovery.py --encoder tfface/assets/synthetic_encoder.keras
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def main() -> None:
     parser.add_argument("--photo-like", action="store_true",
                         help="held-out faces rendered photo-like (tfface.data.photoreal)")
     parser.add_argument("--encoder", help="evaluate this trained encoder (.keras/.tflite/.onnx) "
-                        "instead of training one, e.g. tfface/assets/default_encoder.keras")
+                        "instead of training one, e.g. tfface/assets/synthetic_encoder.keras")
     args = parser.parse_args()
 
     keras.utils.set_random_seed(0)

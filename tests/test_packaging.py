@@ -12,7 +12,8 @@ import zipfile
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ASSETS = ("tfface/assets/ict_face.npz", "tfface/assets/default_encoder.keras",
+ASSETS = ("tfface/assets/ict_face.npz", "tfface/assets/synthetic_encoder.keras",
+          "tfface/assets/photo_encoder.keras",
           "tfface/assets/demo_encoder.keras",
           "tfface/assets/mediapipe/face_detection_short_range.tflite",
           "tfface/assets/mediapipe/face_landmarks_v2.tflite",

@@ -366,7 +366,7 @@ EXAMPLES = {
   tfface convert-model ict ICT-FaceKit/FaceXModel --out ict.npz
   tfface convert-model bfm-front BFM/BFM_model_front.mat --out bfm.npz""",
     "export": """examples:
-  tfface export --encoder tfface/assets/default_encoder.keras --format tflite-int8 --out enc.tflite
+  tfface export --encoder tfface/assets/synthetic_encoder.keras --format tflite-int8 --out enc.tflite
   tfface export --checkpoint runs/default --format all --out exported/""",
     "prepare": """examples:
   tfface prepare --images photos/ --out shards/           # .pts beside a photo, else MediaPipe
@@ -527,7 +527,9 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--out", default="tfface_out", help="output folder")
         command.add_argument("--format", default="obj", help="mesh formats: obj,ply,glb")
         command.add_argument("--encoder",
-                             help="encoder .keras/.tflite/.onnx (default: the model's shipped one)")
+                             help="encoder .keras/.tflite/.onnx, or a shipped one's name: "
+                                  "photo (the default for ict; trained on research-use "
+                                  "photos) or synthetic (synthetic faces only, licence-clean)")
         add_renamed(command, "--morphable-model", "--model", default="ict",
                     help="morphable model: .npz, ict or demo")
         command.add_argument("--texture", type=int_at_least(0), default=0, metavar="SIZE",

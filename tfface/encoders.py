@@ -15,11 +15,43 @@ from tfface.errors import TfFaceError
 from tfface.params import FaceParams
 from tfface.runtime import load_encoder
 
-DEFAULT_ENCODERS = {"ict": os.path.join(ASSETS, "default_encoder.keras"),
-                    "demo": os.path.join(ASSETS, "demo_encoder.keras")}
-"""The shipped encoder of each built-in model: MobileNetV3-Small at 112 px
-(``configs/default_encoder.yaml`` for ICT-FaceKit; the demo model's was
-trained on its synthetic renders)."""
+SHIPPED_ENCODERS = {"ict": {"photo": os.path.join(ASSETS, "photo_encoder.keras"),
+                            "synthetic": os.path.join(ASSETS, "synthetic_encoder.keras")},
+                    "demo": {"synthetic": os.path.join(ASSETS, "demo_encoder.keras")}}
+"""The shipped encoders of each built-in model, by name (``--encoder NAME``),
+all MobileNetV3-Small at 112 px. ``photo``: the synthetic one fine-tuned on
+real photos (``configs/photo_encoder.yaml``; research-use data, see its
+model card in the README). ``synthetic``: trained on synthetic faces only
+(ICT-FaceKit's: ``configs/synthetic_encoder.yaml``; the demo model's on its
+renders), the licence-clean choice."""
+DEFAULT_ENCODER_NAMES = {"ict": "photo", "demo": "synthetic"}
+"""The shipped encoder used for each built-in model when none is named."""
+DEFAULT_ENCODERS = {model: SHIPPED_ENCODERS[model][name]
+                    for model, name in DEFAULT_ENCODER_NAMES.items()}
+"""The path of each built-in model's default shipped encoder."""
+
+
+def encoder_file(encoder: Optional[str], model: Optional[str]) -> str:
+    """The file of ``encoder``: a shipped encoder's name (:data:`SHIPPED_ENCODERS`)
+    for the built-in ``model`` (None: ``ict``), None for its default, or a path.
+
+    Raises:
+      TfFaceError: no encoder is shipped for ``model`` by that name.
+    """
+    builtin = "ict" if model is None else model
+    shipped = SHIPPED_ENCODERS.get(builtin, {})
+    if encoder is None:
+        if builtin not in DEFAULT_ENCODERS:
+            raise TfFaceError(f"{model}: no shipped encoder for this model; give --encoder "
+                              "trained for it")
+        return DEFAULT_ENCODERS[builtin]
+    if encoder in shipped:
+        return shipped[encoder]
+    if not os.path.splitext(encoder)[1] and not os.path.exists(encoder):
+        names = ", ".join(shipped) or "none"
+        raise TfFaceError(f"--encoder {encoder}: no such file nor shipped encoder of model "
+                          f"{builtin} (shipped: {names}); give an encoder file or a name")
+    return encoder
 
 
 @dataclasses.dataclass(frozen=True)

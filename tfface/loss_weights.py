@@ -1,7 +1,7 @@
 """Default loss weights: the one source for training, fitting and configs.
 
 They are those the shipped default encoder was trained with
-(``configs/default_encoder.yaml``), so ``reconstruct``'s landmark fit and
+(``configs/synthetic_encoder.yaml``), so ``reconstruct``'s landmark fit and
 photometric ``--fit`` minimise the objective the encoder was trained on.
 No TensorFlow import here: configs validate before TensorFlow starts.
 """

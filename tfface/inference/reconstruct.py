@@ -16,7 +16,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 import numpy as np
 
 from tfface.arkit import arkit_weights
-from tfface.encoders import DEFAULT_ENCODERS
+from tfface.encoders import encoder_file
 from tfface.errors import ModelFileError, TfFaceError
 from tfface.face_loss import encoder_loss
 from tfface.faces.align import LEVEL_BEYOND_DEGREES, AlignedFace, align_face, mean_face_template
@@ -111,8 +111,10 @@ class FaceReconstructor:
     """Photos -> :class:`FaceReconstruction` per face.
 
     Args:
-      encoder: ``.keras``/``.tflite``/``.onnx``/SavedModel path; None = the
-        shipped encoder of a built-in model.
+      encoder: ``.keras``/``.tflite``/``.onnx``/SavedModel path, the name
+        of a shipped encoder of a built-in model
+        (:data:`tfface.encoders.SHIPPED_ENCODERS`, e.g. ``synthetic``), or
+        None for its default one.
       model: morphable model ``.npz`` or a built-in name (``ict``, ``demo``);
         None = the shipped ICT-FaceKit model.
       landmarker: ``mediapipe`` (default) or ``dlib``, for photos without
@@ -126,11 +128,7 @@ class FaceReconstructor:
         from tfface.params import FaceParams
         from tfface.runtime import load_encoder
         self.model = load_model(model)
-        builtin = "ict" if model is None else model
-        if encoder is None and builtin not in DEFAULT_ENCODERS:
-            raise TfFaceError(f"{model}: no shipped encoder for this model; give --encoder "
-                              "trained for it")
-        self.encoder_path = encoder or DEFAULT_ENCODERS[builtin]
+        self.encoder_path = encoder_file(encoder, model)
         self.encoder = load_encoder(self.encoder_path)
         self.face_loss = encoder_loss(self.encoder_path)
         self.layout = FaceParams.from_model(self.model)
