@@ -133,9 +133,11 @@ def test_photo_set_config_is_checked(tmp_path):
         load_config(None, ["data.source=photos"])
     with pytest.raises(TfFaceError, match=r"data.photos\[0\]: format 'jpeg'"):
         load_config(None, ["data.source=photos", f"data.photos=[{{format: jpeg, path: {tmp_path}}}]"])
-    with pytest.raises(TfFaceError, match="is no folder"):
-        load_config(None, ["data.source=photos",
-                           f"data.photos=[{{format: pts, path: {tmp_path / 'no'}}}]"])
+    missing = load_config(None, ["data.source=photos",
+                                 f"data.photos=[{{format: pts, path: {tmp_path / 'no'}}}]"])
+    from tfface.data.photo_sets import read_photo_sets
+    with pytest.raises(TfFaceError, match="no such folder"):  # when training reads it
+        read_photo_sets(missing["data"]["photos"])
     with pytest.raises(TfFaceError, match="people"):
         load_config(None, ["data.source=photos",
                            f"data.photos=[{{format: cfp, path: {tmp_path}, people: [5, 1]}}]"])

@@ -244,7 +244,8 @@ def _check_values(config: Dict[str, Any], source: str) -> None:
 
 def _check_photo_sets(sets: Any, source: str) -> None:
     """Raise a one-line :class:`TfFaceError` for the first ``data.photos``
-    entry that is malformed or names a missing folder."""
+    entry that is malformed (whether its folder exists is checked when
+    training reads it, so recipes load anywhere)."""
     hint = "give a list of {format: cfp|pts|unannotated, path: folder}"
     if not isinstance(sets, list) or not sets:
         raise TfFaceError(f"{source}: data.source=photos needs data.photos; {hint}")
@@ -256,8 +257,8 @@ def _check_photo_sets(sets: Any, source: str) -> None:
             raise TfFaceError(f"{where}: format {entry.get('format')!r}; use one of "
                               f"{', '.join(PHOTO_FORMATS)}")
         folder = entry.get("path")
-        if not isinstance(folder, str) or not os.path.isdir(folder):
-            raise TfFaceError(f"{where}: {folder!r} is no folder; give the folder of the set")
+        if not isinstance(folder, str) or not folder.strip():
+            raise TfFaceError(f"{where}: path {folder!r}; give the folder of the set in quotes")
         people = entry.get("people")
         if people is not None and not (isinstance(people, list) and len(people) == 2
                                        and all(isinstance(p, int) for p in people)

@@ -151,6 +151,9 @@ def read_photo_sets(sets: Sequence[Dict[str, Any]]) -> List[PhotoRecord]:
     """The records of a config's ``data.photos`` entries, person ids unique across sets."""
     records: List[PhotoRecord] = []
     for entry in sets:
+        if not os.path.isdir(entry["path"]):
+            raise TfFaceError(f"{entry['path']}: no such folder (data.photos, format "
+                              f"{entry['format']}); set its path to where the set is unpacked")
         first = 1 + max((r.person for r in records), default=-1)
         if entry["format"] == "cfp":
             found = read_cfp(entry["path"], entry.get("people"), first)
