@@ -174,10 +174,8 @@ def subset_transform(points: np.ndarray, size: int, template: np.ndarray) -> np.
     seen = np.all(np.isfinite(points), 1)
     source = points[seen]
     target = np.asarray(template, np.float64)[seen] * size - 0.5
-    source_c, target_c = source - source.mean(0), target - target.mean(0)
-    dot = (source_c * target_c).sum()
-    cross = (source_c[:, 0] * target_c[:, 1] - source_c[:, 1] * target_c[:, 0]).sum()
-    scale = float(np.hypot(dot, cross) / (source_c ** 2).sum())
+    from tfface.faces.align import similarity_scale_angle
+    scale, _ = similarity_scale_angle(source, target)
     shift = target.mean(0) - scale * source.mean(0)
     return np.array([[scale, 0.0, shift[0]], [0.0, scale, shift[1]]])
 

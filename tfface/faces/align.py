@@ -115,6 +115,16 @@ def resize_transform(ratio: float) -> np.ndarray:
     return np.array([[ratio, 0.0, shift], [0.0, ratio, shift]])
 
 
+def similarity_scale_angle(source: np.ndarray, target: np.ndarray) -> Tuple[float, float]:
+    """Scale and angle (radians; turning ``source`` by it, x towards y,
+    levels it against ``target``) of the least-squares similarity
+    (Umeyama's) from points ``source`` ``[N, 2]`` onto ``target`` ``[N, 2]``."""
+    source_c, target_c = source - source.mean(0), target - target.mean(0)
+    dot = (source_c * target_c).sum()
+    cross = (source_c[:, 0] * target_c[:, 1] - source_c[:, 1] * target_c[:, 0]).sum()
+    return float(np.hypot(dot, cross) / (source_c ** 2).sum()), float(np.arctan2(cross, dot))
+
+
 def alignment_transform(landmarks: np.ndarray, size: int, template: np.ndarray,
                         level: bool = False) -> Tuple[np.ndarray, float]:
     """``[2, 3]`` map from photo ``landmarks`` ``[68, 2]`` onto ``template *
@@ -135,11 +145,7 @@ def alignment_transform(landmarks: np.ndarray, size: int, template: np.ndarray,
     problem = landmark_problem(source, len(target))
     if problem:
         raise ValueError(f"landmarks: {problem}")
-    source_c, target_c = source - source.mean(0), target - target.mean(0)
-    dot = (source_c * target_c).sum()
-    cross = (source_c[:, 0] * target_c[:, 1] - source_c[:, 1] * target_c[:, 0]).sum()
-    scale = float(np.hypot(dot, cross) / (source_c ** 2).sum())
-    angle = float(np.arctan2(cross, dot))  # turning the photo by it (x towards y) levels the face
+    scale, angle = similarity_scale_angle(source, target)
     c, s = (np.cos(angle), np.sin(angle)) if level else (1.0, 0.0)
     linear = scale * np.array([[c, -s], [s, c]])
     shift = target.mean(0) - linear @ source.mean(0)
